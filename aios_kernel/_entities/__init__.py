@@ -1,0 +1,8 @@
+"""Canonical business records: clients, contacts, projects, artifacts, deliverables, tasks, time."""
+
+from . import _schema  # noqa: F401  (registers the component)
+from ._ingest import IngestReport, Resolver, ingest_folder
+from ._records import get, remove, rows, upsert
+from ._reconcile import normalise_name
+
+__all__ = ["IngestReport", "Resolver", "get", "ingest_folder", "normalise_name", "remove", "rows", "upsert"]

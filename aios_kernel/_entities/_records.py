@@ -1,0 +1,69 @@
+"""Reading and writing canonical records as events (never by direct SQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import NotFoundError, ValidationError
+from .._store import Event, Store
+from .._store import _json
+from ._schema import JSON_COLUMNS, KIND_OF_TABLE, TABLE_OF_KIND, TABLES
+
+
+def get(store: Store, table: str, id: str) -> dict[str, Any] | None:
+    """The current row of ``table`` with id ``id`` as a dict (JSON columns parsed)."""
+    row = store.one(f"SELECT * FROM {_table(table)} WHERE id = ?", (id,))
+    return None if row is None else _decode(dict(row))
+
+
+def rows(store: Store, table: str, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """All rows of ``table`` (optionally filtered by a SQL ``where`` clause)."""
+    sql = f"SELECT * FROM {_table(table)}" + (f" WHERE {where}" if where else "") + " ORDER BY rowid"
+    return [_decode(dict(r)) for r in store.query(sql, params)]
+
+
+def upsert(store: Store, table: str, row: dict[str, Any], *, actor: str, correlation_id: str | None = None,
+           cause_id: str | None = None) -> Event | None:
+    """Write ``row`` as a ``<kind>.upserted`` event; ``None`` when nothing changed.
+
+    Unchanged rows write nothing, so re-ingesting the same source is a no-op
+    and the event log only holds real changes.
+    """
+    table = _table(table)
+    columns = TABLES[table]
+    unknown = set(row) - set(columns)
+    if unknown:
+        raise ValidationError(f"{table} has no column(s) {', '.join(sorted(unknown))}; known: {', '.join(columns)}", field=sorted(unknown)[0])
+    if not row.get("id"):
+        raise ValidationError(f"a {KIND_OF_TABLE[table]} needs an id", field="id")
+    full = {c: row.get(c) for c in columns}
+    current = get(store, table, row["id"])
+    if current is not None:
+        current.pop("event_seq", None)
+        if _json.dumps(current) == _json.dumps(full):
+            return None
+    kind = KIND_OF_TABLE[table]
+    return store.emit(f"{kind}.upserted", f"{kind}:{row['id']}", {"row": full, "created": current is None},
+                      actor=actor, correlation_id=correlation_id, cause_id=cause_id)
+
+
+def remove(store: Store, table: str, id: str, *, actor: str, reason: str) -> Event:
+    """Remove a record, keeping the event (and so the history) with its reason."""
+    table = _table(table)
+    if get(store, table, id) is None:
+        raise NotFoundError(f"no {KIND_OF_TABLE[table]} with id {id!r}", id=id)
+    kind = KIND_OF_TABLE[table]
+    return store.emit(f"{kind}.removed", f"{kind}:{id}", {"reason": reason}, actor=actor)
+
+
+def _table(name: str) -> str:
+    table = TABLE_OF_KIND.get(name, name)
+    if table not in TABLES:
+        raise ValidationError(f"unknown entity table {name!r}; known: {', '.join(TABLES)}", field="table")
+    return table
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for col in JSON_COLUMNS & row.keys():
+        row[col] = _json.loads(row[col])
+    return row

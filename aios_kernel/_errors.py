@@ -1,0 +1,111 @@
+"""Every error the workbench raises on purpose.
+
+The tree::
+
+    AiosError                      root: catch this to catch all of ours
+    ├── WorkspaceError             the workspace folder is missing, a file, or unusable
+    ├── ConfigError                aios.toml is invalid (names the key and the fix)
+    ├── StoreError                 the SQLite store cannot be used
+    │   ├── StoreCorruptError      not a SQLite file, or integrity_check failed
+    │   ├── StoreVersionError      written by a newer version of the workbench
+    │   └── ChainError             the event hash chain does not verify (tampering)
+    ├── IngestError                a source file (e.g. a malformed .eml) cannot be read
+    ├── ValidationError            a value given by the caller is wrong (names the field)
+    ├── NotFoundError              an id that does not exist
+    └── MissingDependencyError     an optional package is not installed (says how)
+
+Each error's message says what was wrong and what to do about it; structured
+fields (``path``, ``key``, ``field`` ...) carry the same facts for code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AiosError(Exception):
+    """Root of the workbench's own errors."""
+
+
+class WorkspaceError(AiosError):
+    """The workspace folder cannot be used as a workspace."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class ConfigError(AiosError):
+    """``aios.toml`` is invalid."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.key = key
+
+
+class StoreError(AiosError):
+    """The store cannot be used."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class StoreCorruptError(StoreError):
+    """The store file is not a SQLite database, or fails its integrity check."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer version of the workbench."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, component: str = "", found: int = 0, known: int = 0) -> None:
+        super().__init__(message, path=path)
+        self.component = component
+        self.found = found
+        self.known = known
+
+
+class ChainError(StoreError):
+    """The event log's hash chain is broken at ``seq``."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, seq: int | None = None) -> None:
+        super().__init__(message, path=path)
+        self.seq = seq
+
+
+class IngestError(AiosError):
+    """A source file cannot be ingested."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class ValidationError(AiosError, ValueError):
+    """A value given by the caller is invalid; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(AiosError, KeyError):
+    """An id that does not exist."""
+
+    def __init__(self, message: str, *, id: str | None = None) -> None:
+        super().__init__(message)
+        self.id = id
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(AiosError, ImportError):
+    """An optional dependency is missing."""
+
+
+def missing_dependency(package: str, extra: str | None = None) -> MissingDependencyError:
+    """Build the error for a missing optional package, with the install hint."""
+    hint = f"pip install 'aios-workbench[{extra}]'" if extra else f"pip install {package}"
+    return MissingDependencyError(f"{package} is not installed; install it with: {hint} (or run `make setup`)")

@@ -1,0 +1,28 @@
+"""The one JSON encoding written to the store (canonical, so hashes are stable)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._errors import ValidationError
+
+
+def dumps(value: Any, *, field: str = "payload") -> str:
+    """Canonical JSON: sorted keys, no NaN, UTF-8 kept as is.
+
+    Raises ValidationError naming ``field`` when the value is not plain JSON
+    (NaN, infinity, sets, objects), so nothing unserialisable reaches the log.
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{field} is not plain JSON ({exc}); use str, int, float (not NaN/inf), bool, None, lists and dicts with string keys",
+            field=field,
+        ) from exc
+
+
+def loads(text: str | None) -> Any:
+    """Parse JSON written by :func:`dumps` (``None`` stays ``None``)."""
+    return None if text is None else json.loads(text)

@@ -1,0 +1,97 @@
+"""Components, their numbered migrations and their projectors.
+
+A component (``core``, ``entities``, ``memory``, ``orchestrator`` ...) owns some
+tables. It declares its migrations as an ordered list of numbered, named steps
+and the projector of each event type it owns. The store runs every registered
+component's pending migrations on open, each in its own transaction, and
+records them; a store whose recorded version of a component is newer than the
+code knows is refused.
+
+Components register at import of their ``_schema`` module, which must stay
+free of heavy imports.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._events import Event
+
+Projector = Callable[[sqlite3.Connection, "Event"], None]
+"""Applies one event to the projection tables, inside the event's transaction."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: SQL script or a callable taking the connection."""
+
+    version: int
+    name: str
+    apply: str | Callable[[sqlite3.Connection], None]
+
+
+@dataclass
+class Component:
+    """A named owner of tables, migrations and event projectors."""
+
+    name: str
+    migrations: list[Migration] = field(default_factory=list)
+    projectors: dict[str, Projector] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    """Projection tables, cleared before a rebuild from the event log."""
+
+    @property
+    def version(self) -> int:
+        return max((m.version for m in self.migrations), default=0)
+
+    def migration(self, version: int, name: str) -> Callable[[Callable[[sqlite3.Connection], None]], Callable[[sqlite3.Connection], None]]:
+        """Decorator form of adding a callable migration."""
+
+        def register(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+            self.add_migration(Migration(version, name, fn))
+            return fn
+
+        return register
+
+    def add_migration(self, migration: Migration) -> None:
+        expected = self.version + 1
+        if migration.version != expected:
+            raise ValueError(f"{self.name}: migration {migration.version} out of order (expected {expected})")
+        self.migrations.append(migration)
+
+    def projector(self, *event_types: str) -> Callable[[Projector], Projector]:
+        """Decorator registering ``fn`` as the projector of ``event_types``."""
+
+        def register(fn: Projector) -> Projector:
+            for event_type in event_types:
+                if event_type in _PROJECTORS:
+                    raise ValueError(f"event type {event_type!r} already has a projector")
+                self.projectors[event_type] = fn
+                _PROJECTORS[event_type] = fn
+            return fn
+
+        return register
+
+
+_COMPONENTS: dict[str, Component] = {}
+_PROJECTORS: dict[str, Projector] = {}
+
+
+def component(name: str, *, tables: list[str] | None = None) -> Component:
+    """Register (or fetch) the component called ``name``."""
+    if name not in _COMPONENTS:
+        _COMPONENTS[name] = Component(name, tables=list(tables or []))
+    return _COMPONENTS[name]
+
+
+def components() -> dict[str, Component]:
+    """All registered components, by name, in registration order."""
+    return dict(_COMPONENTS)
+
+
+def projector_for(event_type: str) -> Projector | None:
+    return _PROJECTORS.get(event_type)

@@ -1,0 +1,381 @@
+"""The durable store: one SQLite file per workspace, the single source of truth.
+
+Writes go through :meth:`Store.atomic` (``BEGIN IMMEDIATE`` at the top level,
+a SAVEPOINT when nested) so a writer takes the lock before reading what it is
+about to change; with WAL and a busy timeout, several processes write the
+same file without "database is locked" reaching the user.
+
+State changes go through :meth:`Store.emit`: the event is appended and its
+projector updates the current-state tables in the same transaction. Either
+both are on disk or neither is, whatever kills the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import StoreCorruptError, StoreError, StoreVersionError, ValidationError
+from .._ids import iso, new_id
+from . import _events
+from ._events import Event
+from ._schema import Component, components, projector_for
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+APPLICATION_ID = 0x41494F53  # "AIOS": tells our files from other SQLite files
+BUSY_TIMEOUT_S = 60.0
+
+
+@dataclass
+class VerifyReport:
+    """What ``aios verify`` found."""
+
+    path: Path
+    integrity: str
+    events: int
+    chain_ok: bool
+    bad_seq: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        head = f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} ({self.events} events, integrity {self.integrity})"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class Store:
+    """A connection to one workspace's SQLite store.
+
+    Open with :meth:`Store.open`; it checks the file, applies pending
+    migrations and refuses stores written by a newer version.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:
+        """Open (and if ``create``, create) the store at ``path``."""
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a store file; point at the workspace's store.db", path=path)
+        exists = path.exists() and path.stat().st_size > 0
+        if not exists and not create:
+            raise StoreError(f"no store at {path}; create the workspace with `aios init`", path=path)
+        if exists:
+            _check_header(path)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}", path=path) from exc
+        conn.row_factory = sqlite3.Row
+        store = cls(path, conn)
+        try:
+            store._configure(new=not exists)
+            if migrate:
+                store.migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreCorruptError(_corrupt_message(path, str(exc)), path=path) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _configure(self, *, new: bool) -> None:
+        c = self.conn
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        has_tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and has_tables and not _has_table(c, "events")):
+            raise StoreCorruptError(
+                f"{self.path} is a SQLite database but not an AIOS store; "
+                "point the workspace at its own store.db, or move this file away and run `aios init`",
+                path=self.path,
+            )
+        _retry_locked(lambda: c.execute("PRAGMA journal_mode=WAL"))
+        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA foreign_keys=ON")
+        c.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        if new or app_id == 0:
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls become savepoints.
+
+        Anything raised inside rolls the whole block back and propagates.
+        """
+        with self._lock:
+            if self._depth == 0:
+                _retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+                self._depth = 1
+                try:
+                    yield self.conn
+                except BaseException:
+                    self._depth = 0
+                    self._after_commit.clear()
+                    self.conn.execute("ROLLBACK")
+                    raise
+                try:
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self._depth = 0
+                    self._after_commit.clear()
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                    raise
+                self._depth = 0
+                hooks, self._after_commit = self._after_commit, []
+                for hook in hooks:
+                    hook()
+            else:
+                name = f"sp{self._depth}"
+                self.conn.execute(f"SAVEPOINT {name}")
+                self._depth += 1
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                    self._depth -= 1
+                    raise
+                self.conn.execute(f"RELEASE {name}")
+                self._depth -= 1
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the current transaction commits (dropped on rollback)."""
+        if not self.in_transaction:
+            hook()
+        else:
+            self._after_commit.append(hook)
+
+    # -- events ------------------------------------------------------------------------
+
+    def emit(self, type: str, entity: str, payload: dict[str, Any] | None = None, *, actor: str = "system",
+             correlation_id: str | None = None, cause_id: str | None = None, at: str | None = None) -> Event:
+        """Record one event and apply its projector, atomically.
+
+        ``entity`` is ``"kind:id"``; ``actor`` says who (``operator``,
+        ``agent:triage@1``, ``system``); ``cause_id`` is the event that led to
+        this one; ``correlation_id`` groups the events of one run or ingest.
+        """
+        projector = projector_for(type)
+        if projector is None:
+            raise ValidationError(f"unknown event type {type!r}: register a projector for it in its component's _schema module", field="type")
+        if not entity or ":" not in entity:
+            raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
+        with self.atomic() as conn:
+            event = _events.insert(
+                conn, id=new_id("ev"), at=at or iso(), type=type, entity=entity, payload=payload or {},
+                actor=actor, correlation_id=correlation_id, cause_id=cause_id,
+            )
+            projector(conn, event)
+        return event
+
+    def events(self, *, type: str | None = None, entity: str | None = None, since_seq: int = 0,
+               correlation_id: str | None = None) -> list[Event]:
+        """Events in order, optionally filtered."""
+        clauses, params = ["seq > ?"], [since_seq]
+        for col, val in (("type", type), ("entity", entity), ("correlation_id", correlation_id)):
+            if val is not None:
+                clauses.append(f"{col} = ?")
+                params.append(val)
+        return list(_events.iter_events(self.conn, " AND ".join(clauses), tuple(params)))
+
+    def last_seq(self) -> int:
+        return _events.last(self.conn)[0]
+
+    # -- queries -----------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows."""
+        return self.conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- schema ------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply every registered component's pending migrations; return what ran."""
+        ran: list[str] = []
+        with self.atomic() as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+            )
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL,"
+                " name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, version))"
+            )
+        known = components()
+        recorded = {r["component"]: r["version"] for r in self.query("SELECT component, version FROM schema_versions")}
+        for name, version in recorded.items():
+            if name in known and version > known[name].version:
+                raise StoreVersionError(
+                    f"{self.path} was written by a newer version of AIOS Workbench ({name} schema {version}, "
+                    f"this version knows up to {known[name].version}); upgrade aios-workbench to open it. Nothing was changed.",
+                    path=self.path, component=name, found=version, known=known[name].version,
+                )
+        for comp in known.values():
+            current = recorded.get(comp.name, 0)
+            for mig in comp.migrations:
+                if mig.version <= current:
+                    continue
+                with self.atomic() as c:
+                    if isinstance(mig.apply, str):
+                        for statement in _split_sql(mig.apply):
+                            c.execute(statement)
+                    else:
+                        mig.apply(c)
+                    now = iso()
+                    c.execute("INSERT INTO schema_migrations VALUES (?,?,?,?)", (comp.name, mig.version, mig.name, now))
+                    c.execute(
+                        "INSERT INTO schema_versions VALUES (?,?,?) ON CONFLICT(component) DO UPDATE SET version=excluded.version, updated_at=excluded.updated_at",
+                        (comp.name, mig.version, now),
+                    )
+                ran.append(f"{comp.name}:{mig.version:04d}_{mig.name}")
+        return ran
+
+    def schema_versions(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.query("SELECT component, version FROM schema_versions ORDER BY component")}
+
+    def rebuild(self, component: Component) -> int:
+        """Clear ``component``'s projection tables and replay its events into them."""
+        with self.atomic() as c:
+            for table in reversed(component.tables):
+                c.execute(f"DELETE FROM {table}")
+            types = tuple(component.projectors)
+            if not types:
+                return 0
+            marks = ",".join("?" * len(types))
+            n = 0
+            for event in _events.iter_events(c, f"type IN ({marks})", types):
+                component.projectors[event.type](c, event)
+                n += 1
+        return n
+
+    # -- maintenance -------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Integrity check, foreign keys and the event hash chain."""
+        problems: list[str] = []
+        try:
+            integrity = "; ".join(r[0] for r in self.query("PRAGMA integrity_check"))
+        except sqlite3.DatabaseError as exc:
+            integrity = f"failed: {exc}"
+        if integrity != "ok":
+            problems.append(f"integrity_check: {integrity}")
+        fk = self.query("PRAGMA foreign_key_check")
+        if fk:
+            problems.append(f"{len(fk)} rows reference missing rows (first in table {fk[0][0]})")
+        checked, bad_seq, why = _events.verify_chain(self.conn)
+        if bad_seq is not None:
+            problems.append(f"hash chain broken: {why}; restore from a snapshot (`aios snapshot` makes them)")
+        return VerifyReport(self.path, integrity, checked, bad_seq is None, bad_seq, problems)
+
+    def snapshot(self, dest: str | Path) -> Path:
+        """A consistent copy through SQLite's backup API (never overwrites)."""
+        dest = Path(dest)
+        if dest.exists():
+            raise StoreError(f"{dest} exists; choose a new snapshot path (snapshots never overwrite)", path=dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(dest.suffix + ".partial")
+        tmp.unlink(missing_ok=True)
+        target = sqlite3.connect(tmp)
+        try:
+            with self._lock:
+                self.conn.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            target.close()
+        tmp.rename(dest)
+        return dest
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read the store {path}: {exc}", path=path) from exc
+    if head != SQLITE_MAGIC:
+        raise StoreCorruptError(_corrupt_message(path, f"it does not start with the SQLite header (starts with {head[:8]!r})"), path=path)
+
+
+def _corrupt_message(path: Path, why: str) -> str:
+    return (
+        f"{path} is not a usable SQLite store: {why}. It was left untouched. "
+        "Restore it from a snapshot (`aios snapshot` writes them), or move it away and run `aios init` to start a new one."
+    )
+
+
+def _retry_locked(fn: Callable[[], Any], attempts: int = 5) -> Any:
+    """Retry past the busy timeout a few times before giving up with a clear error."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise StoreError(
+                    f"the store stayed locked for {BUSY_TIMEOUT_S * attempts:.0f}s: another process holds a long write; "
+                    "wait for it to finish (see `aios status`) and try again"
+                ) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

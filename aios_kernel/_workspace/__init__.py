@@ -1,0 +1,6 @@
+"""Workspace folders and their settings."""
+
+from ._config import SCHEMA, Config, Setting, extend_schema, validate
+from ._workspace import ENV_VAR, WorkspacePaths, check_path, create, default_path
+
+__all__ = ["ENV_VAR", "SCHEMA", "Config", "Setting", "WorkspacePaths", "check_path", "create", "default_path", "extend_schema", "validate"]

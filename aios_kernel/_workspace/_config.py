@@ -1,0 +1,202 @@
+"""``aios.toml``: the workspace's settings, validated against one schema.
+
+The schema is a nested dict: a key maps to a :class:`Setting` (type and
+default) or to a nested dict (a table). A table keyed ``"*"`` accepts any
+name, each validated against the same sub-schema (``[connectors.NAME]``).
+An unknown key is an error that names it and suggests the closest known one.
+Layers add their own tables with :func:`extend_schema` at import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key: accepted types, default, and a line of help."""
+
+    types: tuple[type, ...]
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+
+def _s(types: type | tuple[type, ...], default: Any, help: str = "", choices: tuple[Any, ...] | None = None) -> Setting:
+    return Setting(types if isinstance(types, tuple) else (types,), default, help, choices)
+
+
+NUMBER = (int, float)
+
+SCHEMA: dict[str, Any] = {
+    "workspace": {
+        "name": _s(str, "AIOS workspace", "shown in titles and summaries"),
+        "owner": _s(str, "", "the operator's name, used in signatures"),
+        "email": _s(str, "", "the operator's address, used as From"),
+        "timezone": _s(str, "UTC", "IANA zone for dates in reports"),
+        "currency": _s(str, "EUR", "currency of invoices and costs"),
+        "data_dir": _s(str, "", "folder the workspace was seeded from (for re-ingest)"),
+    },
+    "models": {
+        "embedding": _s(str, "all-MiniLM-L6-v2", "embedding model: name of a packaged model or a folder"),
+        "generator": _s(str, "SmolLM2-135M-Instruct", "local generation model"),
+        "threads": _s(int, 0, "CPU threads for local models (0: all cores)"),
+        "max_new_tokens": _s(int, 160, "default generation length"),
+        "timeout_s": _s(NUMBER, 120.0, "a local generation slower than this falls back to templates"),
+        "remote": {
+            "enabled": _s(bool, False, "allow the remote tier (never sent sensitive records)"),
+            "url": _s(str, "", "OpenAI-compatible base URL"),
+            "model": _s(str, ""),
+            "api_key_env": _s(str, "", "environment variable holding the key"),
+            "timeout_s": _s(NUMBER, 30.0),
+        },
+        "prices": {
+            "*": {
+                "input_per_1k": _s(NUMBER, 0.0, "money per 1,000 input tokens"),
+                "output_per_1k": _s(NUMBER, 0.0, "money per 1,000 output tokens"),
+                "per_cpu_second": _s(NUMBER, 0.0, "money per CPU-second (local compute)"),
+            }
+        },
+    },
+    "budgets": {
+        "daily_tokens": _s(int, 500_000),
+        "daily_seconds": _s(NUMBER, 3600.0),
+        "daily_money": _s(NUMBER, 10.0),
+        "workflows": {
+            "*": {
+                "tokens": _s(int, 100_000),
+                "seconds": _s(NUMBER, 900.0),
+                "money": _s(NUMBER, 2.0),
+            }
+        },
+    },
+    "policies": {
+        "default": _s(str, "review", "autonomy for actions not listed", ("auto", "review", "options")),
+        "min_confidence": _s(NUMBER, 0.6, "below this, work goes to review"),
+        "actions": {"*": _s(str, "review", "autonomy of one action kind", ("auto", "review", "options"))},
+    },
+    "connectors": {
+        "*": {
+            "kind": _s(str, "", "connector type (defaults to the table's name)"),
+            "enabled": _s(bool, True),
+            "path": _s(str, "", "file the connector writes (ledger)"),
+            "host": _s(str, "127.0.0.1"),
+            "port": _s(int, 0),
+            "username": _s(str, ""),
+            "password_env": _s(str, ""),
+            "sender": _s(str, ""),
+            "url": _s(str, ""),
+        }
+    },
+    "dask": {
+        "address": _s(str, "", "dask.distributed scheduler address; empty: a local scheduler in-process"),
+        "batch_size": _s(int, 64, "texts per embedding batch"),
+        "workers": _s(int, 0, "local threads (0: all cores)"),
+    },
+    "memory": {
+        "retention": {
+            "*": {
+                "ttl_days": _s(NUMBER, 0.0, "0: keep forever"),
+                "max_records": _s(int, 0, "0: no cap"),
+            }
+        },
+    },
+    "schedule": {
+        "*": {
+            "notebook": _s(str, "", "notebook under notebooks/ run headless"),
+            "cron": _s(str, "", "when, as a cron expression"),
+            "parameters": _s(dict, {}, "papermill parameters"),
+        }
+    },
+}
+
+
+def extend_schema(table: str, schema: dict[str, Any]) -> None:
+    """Add or extend a top-level table (used by layers that own settings)."""
+    SCHEMA.setdefault(table, {}).update(schema)
+
+
+class Config:
+    """Validated settings with defaults filled in; read with ``config["models"]["embedding"]`` or ``config.get("models.embedding")``."""
+
+    def __init__(self, data: dict[str, Any], path: Path | None = None) -> None:
+        self.data = data
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        """Read and validate ``aios.toml``; a missing file gives the defaults."""
+        path = Path(path)
+        raw: dict[str, Any] = {}
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}; fix the line it names", path=path) from exc
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8", path=path) from exc
+        return cls(validate(raw, path=path), path)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def __repr__(self) -> str:
+        return f"Config({self.path})"
+
+
+def validate(raw: dict[str, Any], *, path: Path | None = None) -> dict[str, Any]:
+    """Check ``raw`` against :data:`SCHEMA`; return it with defaults filled in."""
+    return _validate_table(raw, SCHEMA, "", path)
+
+
+def _validate_table(raw: Any, schema: dict[str, Any], prefix: str, path: Path | None) -> dict[str, Any]:
+    where = f"[{prefix}]" if prefix else "the top level"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_file(path)}: {prefix} must be a table, got {type(raw).__name__}", path=path, key=prefix)
+    out: dict[str, Any] = {}
+    wildcard = schema.get("*")
+    for key, value in raw.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        spec = schema.get(key, wildcard)
+        if spec is None:
+            close = difflib.get_close_matches(key, [k for k in schema if k != "*"], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys in {where}: {', '.join(k for k in schema if k != '*')}"
+            raise ConfigError(f"{_file(path)}: unknown key '{dotted}'{hint}. Remove or rename it.", path=path, key=dotted)
+        out[key] = _validate_value(value, spec, dotted, path)
+    for key, spec in schema.items():
+        if key == "*" or key in out:
+            continue
+        out[key] = _validate_table({}, spec, f"{prefix}.{key}" if prefix else key, path) if isinstance(spec, dict) else spec.default
+    return out
+
+
+def _validate_value(value: Any, spec: Setting | dict[str, Any], dotted: str, path: Path | None) -> Any:
+    if isinstance(spec, dict):
+        return _validate_table(value, spec, dotted, path)
+    ok = isinstance(value, spec.types) and not (isinstance(value, bool) and bool not in spec.types)
+    if not ok:
+        want = " or ".join(t.__name__ for t in spec.types)
+        raise ConfigError(f"{_file(path)}: '{dotted}' must be {want}, got {value!r}", path=path, key=dotted)
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"{_file(path)}: '{dotted}' must be one of {', '.join(map(str, spec.choices))}, got {value!r}", path=path, key=dotted)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"{_file(path)}: '{dotted}' must not be negative, got {value!r}", path=path, key=dotted)
+    return value
+
+
+def _file(path: Path | None) -> str:
+    return str(path) if path else "aios.toml"

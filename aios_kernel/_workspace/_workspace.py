@@ -1,0 +1,143 @@
+"""A workspace is a folder: settings, the store, indexes and run outputs.
+
+Layout::
+
+    WORKSPACE/
+        aios.toml       settings (validated; see _config.SCHEMA)
+        store.db        the SQLite store, the single source of truth
+        index/          vector indexes, rebuilt from the store when missing
+        runs/           executed notebooks and their HTML, one folder per run
+        snapshots/      consistent backups made by `aios snapshot`
+        ledger.jsonl    side effects executed through the local ledger connector
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._errors import WorkspaceError
+from ._config import Config
+
+ENV_VAR = "AIOS_WORKSPACE"
+CONFIG_NAME = "aios.toml"
+STORE_NAME = "store.db"
+
+DEFAULT_TOML = """\
+# AIOS Workbench settings. Every key is optional; an unknown key is an error.
+# See docs/ARCHITECTURE.md for what each table controls.
+
+[workspace]
+name = "{name}"
+owner = "{owner}"
+email = "{email}"
+timezone = "{timezone}"
+currency = "{currency}"
+data_dir = "{data_dir}"
+
+[models]
+embedding = "all-MiniLM-L6-v2"
+generator = "SmolLM2-135M-Instruct"
+
+[models.prices.local]
+# Local models cost compute only; price a CPU-second to see it in the cost meter.
+per_cpu_second = 0.0001
+
+[budgets]
+daily_tokens = 500000
+daily_seconds = 3600
+daily_money = 10.0
+
+[policies]
+default = "review"
+min_confidence = 0.6
+
+[policies.actions]
+classify = "auto"
+draft_reply = "auto"
+send_email = "review"
+issue_invoice = "review"
+publish_post = "review"
+
+[connectors.ledger]
+path = "ledger.jsonl"
+
+[dask]
+# Empty: a local scheduler in this process. Set "tcp://127.0.0.1:8786" to use a cluster.
+address = ""
+batch_size = 64
+"""
+
+
+@dataclass(frozen=True)
+class WorkspacePaths:
+    """Where each part of a workspace lives."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def store(self) -> Path:
+        return self.root / STORE_NAME
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    def resolve(self, relative: str) -> Path:
+        """A path from aios.toml, relative to the workspace unless absolute."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+
+def default_path() -> Path:
+    """``$AIOS_WORKSPACE`` if set, else ``./workspace``."""
+    return Path(os.environ.get(ENV_VAR) or "workspace").expanduser().resolve()
+
+
+def check_path(path: Path, *, must_exist: bool) -> None:
+    """Refuse paths that cannot hold a workspace, with the fix in the message."""
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(f"{path} is a file, not a folder; a workspace is a folder: choose another path", path=path)
+    if must_exist and not (path / CONFIG_NAME).exists() and not (path / STORE_NAME).exists():
+        raise WorkspaceError(
+            f"no workspace at {path}; create one with `aios init {path} --demo` (or `aios init {path}` for an empty one)",
+            path=path,
+        )
+
+
+def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePaths:
+    """Create the folders and a default aios.toml; an existing aios.toml is kept."""
+    check_path(path, must_exist=False)
+    paths = WorkspacePaths(path)
+    for folder in (path, paths.index, paths.runs, paths.snapshots):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not paths.config.exists():
+        values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": ""}
+        values.update(settings or {})
+        text = DEFAULT_TOML.format(**{k: str(v).replace('"', '\\"') for k, v in values.items()})
+        Config(_parse(text))  # never write a file we could not read back
+        tmp = paths.config.with_suffix(".toml.partial")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(paths.config)
+    return paths
+
+
+def _parse(text: str) -> dict:
+    import tomllib
+
+    from ._config import validate
+
+    return validate(tomllib.loads(text))

@@ -1,0 +1,4 @@
+"""Notebooks as workflows: headless papermill runs and the main demo job.
+
+Installed as ``aios_kernel.pipelines``.
+"""
