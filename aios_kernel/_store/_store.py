@@ -32,7 +32,7 @@ APPLICATION_ID = 0x41494F53  # "AIOS": tells our files from other SQLite files
 BUSY_TIMEOUT_S = 60.0
 
 
-@dataclass
+@dataclass(repr=False)
 class VerifyReport:
     """What ``aios verify`` found."""
 
@@ -50,6 +50,17 @@ class VerifyReport:
     def __str__(self) -> str:
         head = f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} ({self.events} events, integrity {self.integrity})"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "var(--jp-success-color1, #1a7f37)" if self.ok else "var(--jp-error-color1, #cf222e)"
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
+        return (f"<div class='aios-verify'><b style='color:{colour}'>{'OK' if self.ok else 'PROBLEMS'}</b> "
+                f"{html.escape(str(self.path))}: {self.events} events, hash chain {'intact' if self.chain_ok else 'BROKEN'}, "
+                f"integrity {html.escape(self.integrity)}" + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
 class Store:
