@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 	@echo "setup done: $(VENV)"
 
+# Debian's Chromium, only when browser tests exist and it is missing.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@test ! -d tests/browser || command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
@@ -41,7 +42,7 @@ test: setup browser-deps
 
 lab: setup
 	@test -d $(WORKSPACE) || $(BIN)/aios init $(WORKSPACE) --demo
-	AIOS_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter-lab --notebook-dir=notebooks
+	AIOS_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter-lab --ServerApp.root_dir=notebooks
 
 bench: setup
 	$(PY) -m benchmarks

@@ -84,25 +84,22 @@ def test_unload_closes_and_reload_gives_the_same_state_from_disk(demo_ws: Path) 
     assert _text(nb.cells[5]).strip() == "True written in the kernel"
 
 
-def test_killed_kernel_loses_nothing_committed(demo_ws: Path) -> None:
+def test_killed_kernel_loses_nothing_committed(demo_ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Kill the kernel right after a write: a new kernel sees exactly what was committed."""
     from jupyter_client.manager import start_new_kernel
 
-    os.environ["AIOS_WORKSPACE"] = str(demo_ws)
+    monkeypatch.setenv("AIOS_WORKSPACE", str(demo_ws))
+    km, kc = start_new_kernel(kernel_name="python3")
     try:
-        km, kc = start_new_kernel(kernel_name="python3")
-        try:
-            reply = kc.execute_interactive(
-                "%load_ext aios_kernel\nfrom aios_kernel._entities import upsert\n"
-                "for i in range(20):\n    upsert(wb.store, 'tasks', {'id': f'ta_k{i}', 'title': str(i), 'status': 'todo'}, actor='operator')\n",
-                timeout=60,
-            )
-            assert reply["content"]["status"] == "ok"
-        finally:
-            km.shutdown_kernel(now=True)  # SIGKILL-like: no clean close of the store
-            kc.stop_channels()
+        reply = kc.execute_interactive(
+            "%load_ext aios_kernel\nfrom aios_kernel._entities import upsert\n"
+            "for i in range(20):\n    upsert(wb.store, 'tasks', {'id': f'ta_k{i}', 'title': str(i), 'status': 'todo'}, actor='operator')\n",
+            timeout=60,
+        )
+        assert reply["content"]["status"] == "ok"
     finally:
-        os.environ.pop("AIOS_WORKSPACE", None)
+        km.shutdown_kernel(now=True)  # killed: no clean close of the store
+        kc.stop_channels()
     from aios_kernel import Workbench
 
     with Workbench.open(demo_ws) as wb:
