@@ -42,7 +42,7 @@ test: setup browser-deps
 
 lab: setup
 	@test -d $(WORKSPACE) || $(BIN)/aios init $(WORKSPACE) --demo
-	AIOS_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter-lab --ServerApp.root_dir=notebooks
+	AIOS_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter-lab --ServerApp.root_dir=notebooks --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(PY) -m benchmarks
