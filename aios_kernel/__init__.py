@@ -8,34 +8,55 @@ from ._errors import (
     AiosError,
     ChainError,
     ConfigError,
+    ConnectorError,
     IngestError,
     MissingDependencyError,
+    ModelError,
     NotFoundError,
+    StateError,
     StoreCorruptError,
     StoreError,
     StoreVersionError,
     ValidationError,
+    WorkflowError,
     WorkspaceError,
 )
+from ._agents import Agent, AgentResult, Evidence, FunctionAgent
+from ._agents import register as register_agent
 from ._kernel import load_ipython_extension, unload_ipython_extension
+from ._orchestrator import ForEach, Param, Step, Workflow, register_workflow
 from ._version import __version__
 from ._workbench import Status, Workbench
 
 __all__ = [
+    "Agent",
+    "AgentResult",
     "AiosError",
     "ChainError",
     "ConfigError",
+    "ConnectorError",
+    "Evidence",
+    "ForEach",
+    "FunctionAgent",
     "IngestError",
     "MissingDependencyError",
+    "ModelError",
     "NotFoundError",
+    "Param",
+    "StateError",
     "Status",
+    "Step",
     "StoreCorruptError",
     "StoreError",
     "StoreVersionError",
     "ValidationError",
     "Workbench",
+    "Workflow",
+    "WorkflowError",
     "WorkspaceError",
     "__version__",
     "load_ipython_extension",
+    "register_agent",
+    "register_workflow",
     "unload_ipython_extension",
 ]

@@ -12,6 +12,10 @@ The tree::
     ├── IngestError                a source file (e.g. a malformed .eml) cannot be read
     ├── ValidationError            a value given by the caller is wrong (names the field)
     ├── NotFoundError              an id that does not exist
+    ├── WorkflowError              a workflow cannot be planned or a run/task failed (names run, task, step)
+    ├── StateError                 not allowed in the current state (e.g. an approval decided twice)
+    ├── ModelError                 a model is unavailable or its output is unusable
+    ├── ConnectorError             an external system refused or failed an action
     └── MissingDependencyError     an optional package is not installed (says how)
 
 Each error's message says what was wrong and what to do about it; structured
@@ -99,6 +103,44 @@ class NotFoundError(AiosError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class WorkflowError(AiosError):
+    """A workflow cannot be planned, or one of its runs, tasks or steps failed."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, task_id: str | None = None,
+                 step: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.task_id = task_id
+        self.step = step
+        self.field = field
+
+
+class StateError(AiosError):
+    """An operation is not allowed in the current state (deciding an approval twice ...)."""
+
+    def __init__(self, message: str, *, id: str | None = None, state: str | None = None) -> None:
+        super().__init__(message)
+        self.id = id
+        self.state = state
+
+
+class ModelError(AiosError):
+    """A model is unavailable, timed out, or returned output that fails validation."""
+
+    def __init__(self, message: str, *, tier: str | None = None) -> None:
+        super().__init__(message)
+        self.tier = tier
+
+
+class ConnectorError(AiosError):
+    """An external action failed; ``transient`` errors are retried with backoff."""
+
+    def __init__(self, message: str, *, connector: str | None = None, transient: bool = False) -> None:
+        super().__init__(message)
+        self.connector = connector
+        self.transient = transient
 
 
 class MissingDependencyError(AiosError, ImportError):

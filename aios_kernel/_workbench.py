@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _entities
 from ._errors import WorkspaceError
+from ._orchestrator._facade import ExecutionMixin
 from ._store import Store, VerifyReport
 from ._workspace import Config, WorkspacePaths, check_path, create, default_path
 
@@ -60,7 +61,7 @@ class Status:
         )
 
 
-class Workbench:
+class Workbench(ExecutionMixin):
     """An open workspace: settings, store, and (lazily) memory, models and orchestrator."""
 
     def __init__(self, paths: WorkspacePaths, config: Config, store: Store) -> None:

@@ -45,7 +45,10 @@ SCHEMA: dict[str, Any] = {
     },
     "models": {
         "embedding": _s(str, "all-MiniLM-L6-v2", "embedding model: name of a packaged model or a folder"),
-        "generator": _s(str, "SmolLM2-135M-Instruct", "local generation model"),
+        "generator": _s(str, "SmolLM2-135M-Instruct", "local generation model; \"template\": deterministic templates only"),
+        "batch_size": _s(int, 8, "drafts generated together in one batched call"),
+        "router": _s(str, "auto", "intent routing: rules, embedding (nearest centroid), or auto (rules, then embedding)",
+                     ("auto", "rules", "embedding")),
         "threads": _s(int, 0, "CPU threads for local models (0: all cores)"),
         "max_new_tokens": _s(int, 160, "default generation length"),
         "timeout_s": _s(NUMBER, 120.0, "a local generation slower than this falls back to templates"),
@@ -93,6 +96,19 @@ SCHEMA: dict[str, Any] = {
             "sender": _s(str, ""),
             "url": _s(str, ""),
         }
+    },
+    "orchestrator": {
+        "lease_s": _s(NUMBER, 60.0, "a task whose worker sends no heartbeat for this long is leased again"),
+        "heartbeat_s": _s(NUMBER, 10.0, "how often a busy worker renews its lease"),
+        "max_attempts": _s(int, 3, "tries of a task before it is dead-lettered"),
+        "backoff_base_s": _s(NUMBER, 0.2, "first retry delay; doubles each attempt, with jitter"),
+        "backoff_max_s": _s(NUMBER, 30.0, "longest retry delay"),
+        "max_wait_s": _s(NUMBER, 60.0, "how long run_pending waits for delayed tasks to come due"),
+        "retriever": _s(str, "auto", "evidence search: memory (wb.memory), keyword, or auto", ("auto", "memory", "keyword")),
+        "concurrency": {
+            "agents": {"*": _s(int, 0, "tasks of this agent running at once (0: no limit)")},
+            "connectors": {"*": _s(int, 0, "tasks using this connector running at once (0: no limit)")},
+        },
     },
     "dask": {
         "address": _s(str, "", "dask.distributed scheduler address; empty: a local scheduler in-process"),

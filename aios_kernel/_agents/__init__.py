@@ -1,0 +1,17 @@
+"""Agents: one small protocol (name, version, typed inputs/outputs, evidence, confidence, cost) and the built-ins."""
+
+from ._protocol import (
+    Agent,
+    AgentContext,
+    AgentResult,
+    Cost,
+    Evidence,
+    FunctionAgent,
+    check_types,
+    get,
+    register,
+    registered,
+)
+
+__all__ = ["Agent", "AgentContext", "AgentResult", "Cost", "Evidence", "FunctionAgent", "check_types", "get", "register",
+           "registered"]

@@ -1,0 +1,239 @@
+"""The one small protocol every agent follows.
+
+An agent has a ``name``, a ``version``, typed ``inputs`` and ``outputs``; it
+is stateless: :meth:`Agent.run` gets an :class:`AgentContext` (the store, the
+models, memory, where in which run it is) and the resolved inputs, and
+returns an :class:`AgentResult`: outputs, evidence (memory references with
+snippets and provenance), confidence and cost. The runner records the agent's
+version on every step it runs, and the result is the step's checkpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._errors import ValidationError, WorkflowError
+
+if TYPE_CHECKING:
+    from .._models import Generation, GenRequest
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an agent relied on: a memory reference, a snippet, where it came from."""
+
+    ref: str
+    snippet: str
+    source: str = ""
+    score: float | None = None
+    untrusted: bool = False
+    """Content from outside (e-mail bodies): shown as evidence, never followed as instructions."""
+    why: str = ""
+    flags: tuple[str, ...] = ()
+    """Warnings about the content, e.g. ``prompt_injection``."""
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}
+        if self.flags:
+            out["flags"] = list(self.flags)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        fields = {k: data[k] for k in ("ref", "snippet", "source", "score", "untrusted", "why") if k in data}
+        return cls(**fields, flags=tuple(data.get("flags") or ()))
+
+
+@dataclass
+class Cost:
+    """Tokens, CPU-seconds and money spent by model calls (accumulated per step)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cpu_s: float = 0.0
+    money: float = 0.0
+    calls: int = 0
+    tier: str | None = None
+
+    def add(self, other: Cost) -> None:
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
+        self.cpu_s += other.cpu_s
+        self.money += other.money
+        self.calls += other.calls
+        if other.tier and other.tier != self.tier:
+            self.tier = other.tier if self.tier is None else "mixed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cpu_s": round(self.cpu_s, 6),
+                "money": round(self.money, 8), "calls": self.calls, "tier": self.tier}
+
+
+@dataclass
+class AgentResult:
+    """What one agent call produced."""
+
+    outputs: dict[str, Any]
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: float = 1.0
+    cost: Cost = field(default_factory=Cost)
+    note: str = ""
+    """One line for the narrative: what was done and why."""
+
+
+class Agent:
+    """Base class: subclass, set the class attributes, implement :meth:`run`."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    inputs: ClassVar[dict[str, Any]] = {}
+    """Input name → accepted type(s); ``object`` accepts anything."""
+    outputs: ClassVar[dict[str, Any]] = {}
+    uses_models: ClassVar[bool] = False
+    """Steps of agents that call models are checked against the budgets before they run."""
+
+    def run(self, ctx: AgentContext, **inputs: Any) -> AgentResult:
+        raise NotImplementedError
+
+    def compensate(self, ctx: AgentContext, outputs: dict[str, Any]) -> dict[str, Any]:
+        """Undo what :meth:`run` did (for ``compensate="agent:NAME"``)."""
+        raise WorkflowError(f"agent {self.name} has no compensation")
+
+    @property
+    def ident(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def __repr__(self) -> str:
+        return f"<agent {self.ident}>"
+
+
+class FunctionAgent(Agent):
+    """An agent made from a function ``fn(ctx, **inputs) -> dict | AgentResult``."""
+
+    def __init__(self, name: str, fn: Callable[..., Any], *, version: str = "1", inputs: dict[str, Any] | None = None,
+                 outputs: dict[str, Any] | None = None, uses_models: bool = False, description: str = "") -> None:
+        self.name = name  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.fn = fn
+        self.inputs = dict(inputs or {})  # type: ignore[misc]
+        self.outputs = dict(outputs or {})  # type: ignore[misc]
+        self.uses_models = uses_models  # type: ignore[misc]
+        self.description = description or (fn.__doc__ or "").strip().split("\n")[0]  # type: ignore[misc]
+
+    def run(self, ctx: AgentContext, **inputs: Any) -> AgentResult:
+        out = self.fn(ctx, **inputs)
+        if isinstance(out, AgentResult):
+            return out
+        if not isinstance(out, dict):
+            raise ValidationError(f"agent {self.name} returned {type(out).__name__}; return a dict of outputs or an AgentResult",
+                                  field="outputs")
+        return AgentResult(out)
+
+
+def check_types(agent: Agent, values: Mapping[str, Any], which: str) -> None:
+    """Refuse missing or mistyped inputs/outputs; the error names the field."""
+    spec = agent.inputs if which == "input" else agent.outputs
+    for name, kind in spec.items():
+        if name not in values:
+            raise ValidationError(f"agent {agent.ident} needs {which} {name!r} (got: {', '.join(values) or 'none'})", field=name)
+        if kind is object or kind is Any:
+            continue
+        if not isinstance(values[name], kind):
+            want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ValidationError(f"agent {agent.ident}: {which} {name!r} must be {want}, got {type(values[name]).__name__}",
+                                  field=name)
+
+
+@dataclass
+class AgentContext:
+    """What an agent may use during one step; everything durable goes through the store."""
+
+    wb: Any
+    run_id: str
+    task_id: str
+    step: str
+    span_id: str
+    workflow: str
+    mode: str
+    agent: str
+    agent_version: str
+    params: dict[str, Any] = field(default_factory=dict)
+    cost: Cost = field(default_factory=Cost)
+
+    @property
+    def store(self) -> Any:
+        return self.wb.store
+
+    @property
+    def config(self) -> Any:
+        return self.wb.config
+
+    def generate(self, requests: list[GenRequest]) -> list[Generation]:
+        """Generate through the model tiers; the cost lands on this step."""
+        from .._models import TraceInfo
+
+        trace = TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow)
+        gens = self.wb.models.generate(requests, trace=trace)
+        for g in {id(g.usage): g.usage for g in gens}.values():
+            self.cost.add(g)
+        return gens
+
+    def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
+        """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""
+        from ._memory_seam import recall
+
+        return recall(self.wb, query, k=k, where=where)
+
+    def template(self, name: str) -> str:
+        from .._models import load_template
+
+        return load_template(self.wb.store, name)
+
+
+_REGISTRY: dict[str, Agent] = {}
+_LOCK = threading.Lock()
+_BUILTINS_LOADED = False
+
+
+def register(agent: Agent, *, replace: bool = False) -> Agent:
+    """Make ``agent`` available to workflows by its name."""
+    if not agent.name:
+        raise ValidationError("an agent needs a name", field="name")
+    with _LOCK:
+        if agent.name in _REGISTRY and not replace and _REGISTRY[agent.name] is not agent:
+            raise ValidationError(f"an agent named {agent.name!r} is already registered; pass replace=True to swap it",
+                                  field="name")
+        _REGISTRY[agent.name] = agent
+    return agent
+
+
+def get(name: str) -> Agent:
+    """The registered agent called ``name`` (built-ins load on first use)."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise WorkflowError(f"no agent named {name!r}; registered: {', '.join(sorted(_REGISTRY))}", field=name) from None
+
+
+def registered() -> dict[str, Agent]:
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    with _LOCK:
+        if _BUILTINS_LOADED:
+            return
+        _BUILTINS_LOADED = True
+    from . import _builtin
+
+    for agent in _builtin.agents():
+        _REGISTRY.setdefault(agent.name, agent)

@@ -1,0 +1,65 @@
+"""Templates: the deterministic tier, and the frame model output is placed in.
+
+Templates are the workspace's ``template`` artifacts (``data/templates/*.md``
+ingested), found by name (the file's stem). They use ``str.format``
+placeholders; a placeholder the caller does not fill is an error that names
+it, never a silently blank line in an e-mail. A first line ``Subject: ...``
+becomes the subject.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from .._errors import ValidationError
+from .._store import Store
+
+BUILTIN = {
+    "reply_ack": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\nThank you for your message.\n\n{summary}\n\n"
+                 "I'll come back to you by {due_date}.\n\nBest regards,\n{owner}\n",
+    "reply_schedule": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\nHappy to find a time. Options:\n\n{proposed_times}\n\n"
+                      "Best regards,\n{owner}\n",
+    "reply_invoice": "Subject: Invoice {invoice_number} – {period}\n\nHi {contact_first_name},\n\nPlease find invoice "
+                     "{invoice_number} for {period} attached.\n\nTotal: {total} {currency}\nDue date: {due_date}\n\n"
+                     "Best regards,\n{owner}\n",
+    "followup_meeting": "Subject: Summary: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n## Action items\n\n"
+                        "{action_items}\n\nBest regards,\n{owner}\n",
+    "invoice": "# INVOICE {invoice_number}\n\n**Bill to:** {client_name}\n**Attention:** {contact_name}\n**Period:** {period}\n"
+               "**Due date:** {due_date}\n\n| Date / Activity | Hours | Rate | Amount |\n|---|---|---|---|\n{lines}\n\n"
+               "**Total: {total} {currency}**\n\n{owner}\n",
+    "weekly_content": "# Weekly post — {topic}\n\n{points}\n\n— {owner}\n",
+}
+"""Used only when a workspace has no template of that name (an empty workspace)."""
+
+
+def load_template(store: Store, name: str) -> str:
+    """The body of the template artifact called ``name`` (built-in if the workspace has none)."""
+    row = store.one("SELECT body FROM artifacts WHERE kind='template' AND title=? ORDER BY rowid DESC LIMIT 1", (name,))
+    if row is not None:
+        return str(row[0])
+    if name in BUILTIN:
+        return BUILTIN[name]
+    raise ValidationError(f"no template named {name!r}: add templates/{name}.md to the business folder and ingest it",
+                          field="template")
+
+
+def placeholders(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+def render(template: str, variables: dict[str, Any], *, name: str = "template") -> str:
+    """Fill ``template``; a placeholder without a value is a ValidationError naming it."""
+    missing = [p for p in placeholders(template) if p not in variables]
+    if missing:
+        raise ValidationError(f"template {name!r} uses {{{missing[0]}}}, which was not given "
+                              f"(given: {', '.join(sorted(variables))})", field=missing[0])
+    return template.format_map(variables)
+
+
+def split_subject(text: str) -> tuple[str, str]:
+    """(subject, body) from a rendered template whose first line may be ``Subject: ...``."""
+    first, _, rest = text.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest.lstrip("\n")
+    return "", text

@@ -1,0 +1,222 @@
+"""The orchestrator: submit runs, run what is pending, resume after a crash.
+
+``wb.orchestrator`` (and the shortcuts ``wb.submit``, ``wb.run``,
+``wb.run_pending``, ``wb.resume``) is one of these. Any number of processes
+may run pending work on the same workspace at once: leases keep them off each
+other's tasks, and the outbox keeps their side effects single.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._connectors import Connectors
+from .._errors import AiosError, NotFoundError, ValidationError, WorkflowError
+from .._ids import new_id
+from .._policy import ApprovalBook
+from .._store import _json
+from ._broker import Broker
+from ._outbox import Outbox
+from ._registry import get_workflow
+from ._runner import TaskRunner
+from ._runs import Run, RunList
+from ._worker import new_worker_id
+
+MODES = ("live", "simulate", "replay")
+
+
+@dataclass
+class ResumeReport:
+    """What ``resume`` found and did."""
+
+    reclaimed: list[str] = field(default_factory=list)
+    reconciled: list[tuple[str, str]] = field(default_factory=list)
+    tasks_run: int = 0
+    seconds: float = 0.0
+    runs: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"resumed in {self.seconds:.2f}s: {len(self.reclaimed)} task(s) taken back from dead workers, "
+                 f"{len(self.reconciled)} pending effect(s) reconciled, {self.tasks_run} task run(s)"]
+        lines += [f"  effect {k}: {what}" for k, what in self.reconciled]
+        lines += [f"  run {rid}: {status}" for rid, status in self.runs.items()]
+        return "\n".join(lines)
+
+
+class Orchestrator:
+    """Runs workflows on one workspace; see the module docstring."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+        self.store = wb.store
+        self.config = wb.config
+        o = self.config.get("orchestrator") or {}
+        conc = o.get("concurrency") or {}
+        self.broker = Broker(self.store, lease_s=float(o.get("lease_s", 60.0)), max_attempts=int(o.get("max_attempts", 3)),
+                             agent_limits=conc.get("agents"), connector_limits=conc.get("connectors"))
+        self.heartbeat_s = float(o.get("heartbeat_s", 10.0))
+        self.backoff_base_s = float(o.get("backoff_base_s", 0.2))
+        self.backoff_max_s = float(o.get("backoff_max_s", 30.0))
+        self.max_wait_s = float(o.get("max_wait_s", 60.0))
+        self.connectors = Connectors(self.config, wb.paths)
+        self.outbox = Outbox(self.store, self.connectors)
+        self.approvals = ApprovalBook(self.store, self.broker)
+        self.owner = new_worker_id()
+        self.rng = random.Random()
+        self.runner = TaskRunner(self)
+
+    # -- submitting --------------------------------------------------------------------------------
+
+    def submit(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None, *,
+               mode: str = "live", priority: int | None = None, goal: str | None = None, allow_effects: bool = True,
+               parent_run_id: str | None = None, from_step: str | None = None, actor: str = "operator") -> Run:
+        """Queue a run of ``workflow``; the same ``idempotency_key`` always returns the same run.
+
+        A bad submission (unknown workflow, invalid parameters) raises, and is
+        also recorded as a failed run so the trace shows it.
+        """
+        if mode not in MODES:
+            raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
+        try:
+            wf = get_workflow(workflow)
+            clean = wf.validate_params(params)
+        except AiosError as exc:
+            run_id = new_id("run")
+            safe_params = _plain(params)
+            self.store.emit("run.rejected", f"run:{run_id}", {
+                "workflow": str(workflow), "params": safe_params, "mode": mode, "goal": goal,
+                "error": str(exc), "field": getattr(exc, "field", None)}, actor=actor, correlation_id=run_id)
+            exc.run_id = run_id  # type: ignore[attr-defined]
+            raise
+        with self.store.atomic():
+            if idempotency_key:
+                row = self.store.one("SELECT id, workflow, params FROM runs WHERE idempotency_key=?", (idempotency_key,))
+                if row is not None:
+                    if row["workflow"] != wf.name or _json.loads(row["params"]) != clean:
+                        raise ValidationError(
+                            f"idempotency key {idempotency_key!r} was already used for run {row['id']} of {row['workflow']} "
+                            "with other parameters; use a new key for a different run", field="idempotency_key")
+                    return Run(self, row["id"])
+            run_id = new_id("run")
+            self.store.emit("run.submitted", f"run:{run_id}", {
+                "workflow": wf.name, "version": wf.version, "params": clean, "idempotency_key": idempotency_key,
+                "mode": mode, "allow_effects": bool(allow_effects) and mode == "live",
+                "priority": wf.priority if priority is None else int(priority), "goal": goal,
+                "parent_run_id": parent_run_id, "from_step": from_step}, actor=actor, correlation_id=run_id)
+            self.broker.enqueue(run_id=run_id, name="main", template="main", agent=wf.steps[0].agent,
+                                connectors=wf.connectors, priority=wf.priority if priority is None else int(priority))
+        return Run(self, run_id)
+
+    def run(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+            **kwargs: Any) -> Run:
+        """Submit and run until the run is done or waits for approval."""
+        run = self.submit(workflow, params, idempotency_key, **kwargs)
+        self.run_pending(run_id=run.id)
+        return run
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def run_pending(self, run_id: str | None = None, *, max_tasks: int | None = None, wait: bool = True) -> int:
+        """Run due tasks (of one run, or all) until none is left; returns how many were run.
+
+        With ``wait``, delayed tasks (retries after backoff) are waited for, up to
+        ``[orchestrator] max_wait_s`` at a time.
+        """
+        self.recover()
+        done = 0
+        idle_since = time.monotonic()
+        while max_tasks is None or done < max_tasks:
+            task = self.broker.lease(self.owner, run_id=run_id)
+            if task is None:
+                due = self.broker.next_due(run_id)
+                if not wait or due is None or time.monotonic() - idle_since > self.max_wait_s:
+                    break
+                time.sleep(min(max(due - time.time(), 0.02), 1.0))
+                continue
+            self.runner.execute(task)
+            done += 1
+            idle_since = time.monotonic()
+        return done
+
+    def recover(self) -> ResumeReport:
+        """Take back tasks of dead workers and settle effects left pending by a crash."""
+        report = ResumeReport()
+        report.reclaimed = self.broker.reclaim()
+        report.reconciled = self.outbox.reconcile()
+        # A decision always requeues its task in the same transaction; this only repairs stores
+        # written by hand or by an older version.
+        for row in self.store.query("SELECT q.id, q.approval_id, a.decision, a.choice FROM queue q JOIN approvals a"
+                                    " ON a.id = q.approval_id WHERE q.status='waiting_approval' AND a.status NOT IN"
+                                    " ('pending','deferred')"):
+            self.broker.resume(row["id"], approval_id=row["approval_id"], decision=row["choice"] or row["decision"],
+                               actor="system")
+        return report
+
+    def resume(self, *, run_id: str | None = None) -> ResumeReport:
+        """Carry pending and approved work forward (safe to interrupt and call again)."""
+        t0 = time.perf_counter()
+        report = self.recover()
+        report.tasks_run = self.run_pending(run_id=run_id)
+        report.seconds = time.perf_counter() - t0
+        touched = self.store.query("SELECT id, status FROM runs WHERE updated_at >= datetime('now', '-1 day') OR status NOT IN"
+                                   " ('succeeded','failed','compensated','cancelled') ORDER BY created_at DESC LIMIT 50")
+        report.runs = {r["id"]: r["status"] for r in touched}
+        return report
+
+    def requeue(self, task_id: str) -> None:
+        """Retry a dead-lettered task from its first step (compensated effects are re-done under new keys)."""
+        self.broker.requeue(task_id)
+
+    def cancel(self, run_id: str, reason: str = "cancelled by the operator") -> Run:
+        """Cancel a run's tasks that are not running (pending or waiting for approval)."""
+        run = self.get_run(run_id)
+        for row in self.store.query("SELECT * FROM queue WHERE run_id=? AND status IN ('pending','waiting_approval')", (run_id,)):
+            from ._broker import decode
+
+            self.broker.finish(decode(row), "cancelled", error=reason, error_type="cancelled", actor="operator")
+        return run
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def run_row(self, run_id: str) -> dict[str, Any]:
+        row = self.store.one("SELECT * FROM runs WHERE id=?", (run_id,))
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r}; `%aios runs` lists the recent ones", id=run_id)
+        d = dict(row)
+        d["params"] = _json.loads(d["params"])
+        d["allowance"] = _json.loads(d["allowance"])
+        return d
+
+    def get_run(self, run_id: str) -> Run:
+        self.run_row(run_id)
+        return Run(self, run_id)
+
+    def runs(self, *, limit: int = 20, status: str | None = None, workflow: str | None = None) -> RunList:
+        clauses, params = [], []
+        if status:
+            clauses.append("status=?")
+            params.append(status)
+        if workflow:
+            clauses.append("workflow=?")
+            params.append(workflow)
+        sql = ("SELECT id FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+               + " ORDER BY created_at DESC, rowid DESC LIMIT ?")
+        return RunList([Run(self, r["id"]) for r in self.store.query(sql, (*params, int(limit)))])
+
+    def close(self) -> None:
+        self.connectors.close()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` if it is plain JSON, else its repr (a rejected submission is still recorded)."""
+    try:
+        _json.dumps(value)
+        return value
+    except AiosError:
+        return repr(value)
+
+
+__all__ = ["Orchestrator", "ResumeReport", "WorkflowError"]

@@ -1,0 +1,100 @@
+"""The workflows the demo business runs every day, declared as data.
+
+Read each one top to bottom: the steps of the main task, then the fan-out
+(one child task per item, each with its own approval and effect). Actions
+(``send_email``, ``issue_invoice`` ...) go through policy and the outbox;
+``[policies.actions]`` in aios.toml says which run on their own.
+"""
+
+from __future__ import annotations
+
+from ._workflow import ForEach, Param, Step, Workflow
+
+MONTH = r"\d{4}-(0[1-9]|1[0-2])"
+DATE = r"\d{4}-\d{2}-\d{2}"
+WEEK = r"\d{4}-W\d{2}"
+
+INBOX_TRIAGE = Workflow(
+    "inbox_triage", "Triage the inbox: classify, find the client, draft replies for review",
+    intents=("triage the inbox", "answer emails", "reply to mail", "check my inbox", "emails waiting"),
+    params={
+        "since": Param(str, "", "YYYY-MM-DD (only messages from then on)", pattern=DATE),
+        "limit": Param(int, 50, "most messages handled per run", min=1, max=500),
+    },
+    steps=[
+        Step("inbox", agent="inbox.select", inputs={"since": "$params.since", "limit": "$params.limit"}),
+        Step("classify", agent="triage.classify", inputs={"emails": "$inbox.emails"}),
+        Step("clients", agent="triage.find_client", inputs={"emails": "$inbox.emails"}),
+        Step("context", agent="retriever",
+             inputs={"items": "$inbox.emails", "query": "subject", "scope": "client_id", "k": 3}),
+        Step("drafts", agent="triage.draft_reply",
+             inputs={"emails": "$inbox.emails", "labels": "$classify.labels", "clients": "$clients.clients",
+                     "evidence": "$context.evidence"}),
+    ],
+    foreach=ForEach("reply", items="$drafts.replies", key="email_id", steps=[
+        Step("send", agent="executor", action="send_email", when="$item.needs_reply",
+             inputs={"item": "$item", "kind": "email"}),
+        Step("quarantine", agent="executor", action="quarantine_email", when="$item.flagged", approval="review",
+             inputs={"item": "$item", "kind": "quarantine"}),
+    ]),
+)
+
+MEETING_FOLLOWUP = Workflow(
+    "meeting_followup", "Follow up recent meetings: summary, action items, an e-mail to the attendees",
+    intents=("follow up meetings", "meeting follow-up", "send meeting summaries", "action items from meetings"),
+    params={
+        "days": Param(int, 7, "look back this many days", min=1, max=365),
+        "limit": Param(int, 5, "most meetings per run", min=1, max=50),
+        "meeting": Param(str, "", "one meeting (artifact id or part of its title)"),
+        "as_of": Param(str, "", "YYYY-MM-DD taken as today (default: the newest record's date)", pattern=DATE),
+    },
+    steps=[
+        Step("meetings", agent="followup.select",
+             inputs={"days": "$params.days", "limit": "$params.limit", "meeting": "$params.meeting", "as_of": "$params.as_of"}),
+        Step("notes", agent="followup.extract", inputs={"meetings": "$meetings.meetings"}),
+        Step("drafts", agent="followup.draft", inputs={"meetings": "$meetings.meetings", "notes": "$notes.notes"}),
+    ],
+    foreach=ForEach("followup", items="$drafts.emails", key="meeting_id", steps=[
+        Step("send", agent="executor", action="send_email", inputs={"item": "$item", "kind": "email"}),
+    ]),
+)
+
+INVOICING = Workflow(
+    "invoicing", "Invoices from the month's timesheets × the rate card (always reviewed)",
+    intents=("prepare invoices", "invoice clients", "bill the hours", "send invoices", "invoicing"),
+    params={
+        "month": Param(str, "", "YYYY-MM (default: the last month that is over)", pattern=MONTH),
+        "client": Param(str, "", "only this client (name, id or project code)"),
+    },
+    steps=[
+        Step("hours", agent="invoicing.hours", inputs={"month": "$params.month", "client": "$params.client"}),
+        Step("compute", agent="invoicing.compute", inputs={"month": "$hours.month", "projects": "$hours.projects"}),
+        Step("render", agent="invoicing.render", inputs={"invoices": "$compute.invoices"}),
+    ],
+    foreach=ForEach("invoice", items="$render.invoices", key="number", steps=[
+        Step("issue", agent="executor", action="issue_invoice", compensate="void_invoice",
+             inputs={"item": "$item", "kind": "invoice"}),
+        Step("send", agent="executor", action="send_email", covered_by="issue",
+             inputs={"item": "$item", "kind": "invoice_email"}),
+    ]),
+)
+
+WEEKLY_CONTENT = Workflow(
+    "weekly_content", "Draft the weekly post from the week's notes (publishing is always reviewed)",
+    intents=("weekly content", "write a post", "draft the weekly post", "linkedin post", "newsletter"),
+    params={
+        "week": Param(str, "", "ISO week YYYY-Www (default: the current one)", pattern=WEEK),
+        "topic": Param(str, "", "the post's topic (default: from the latest idea note)"),
+    },
+    steps=[
+        Step("sources", agent="content.sources", inputs={"week": "$params.week", "topic": "$params.topic"}),
+        Step("evidence", agent="retriever", inputs={"items": "$sources.queries", "query": "text", "k": 5}),
+        Step("draft", agent="synthesizer",
+             inputs={"instruction": "Write three short lessons, one line each, each starting with '- '.",
+                     "evidence": "$evidence.evidence", "template": "weekly_content",
+                     "variables": {"topic": "$sources.topic"}, "id": "post"}),
+        Step("publish", agent="executor", action="publish_post", inputs={"item": "$draft", "kind": "post"}),
+    ],
+)
+
+WORKFLOWS = [INBOX_TRIAGE, MEETING_FOLLOWUP, INVOICING, WEEKLY_CONTENT]

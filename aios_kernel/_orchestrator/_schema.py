@@ -1,0 +1,363 @@
+"""The ``orchestrator`` component: runs, the task queue, step checkpoints, the outbox, approvals, spans.
+
+Every table here except ``heartbeats`` is a projection of events, so the
+history of a run (who did what, when, with which agent version) is in the
+hash-chained log and the tables can be rebuilt from it. Table names avoid
+``tasks`` (an entity table): a run's units of work live in ``queue``.
+
+Event types and what they write:
+
+========================  ==================================================
+run.submitted/.rejected   ``runs`` row and the run's span
+run.status                run status, error, end of the run span
+run.allowance             budget raised by a "continue" decision
+task.*                    the ``queue`` row's state machine and the task span
+step.completed            the checkpoint (``steps``), cursor, step span
+step.failed               an error span (the checkpoint is unchanged)
+step.compensated          an ``undo`` row in ``steps`` and its span
+effect.*                  the ``outbox`` row; connector spans
+approval.*                ``approvals`` rows
+model.called              a model span with tokens, CPU-seconds and cost
+========================  ==================================================
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .._store import Event, Migration, component
+from .._store import _json
+
+TERMINAL = ("succeeded", "failed", "compensated", "cancelled")
+"""States a task or run never leaves (except a dead-lettered task an operator requeues)."""
+
+DDL = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+    params TEXT NOT NULL DEFAULT '{}', idempotency_key TEXT UNIQUE,
+    mode TEXT NOT NULL DEFAULT 'live', allow_effects INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0, goal TEXT,
+    parent_run_id TEXT, from_step TEXT, error TEXT, allowance TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT,
+    event_seq INTEGER NOT NULL REFERENCES events(seq)
+);
+CREATE INDEX runs_status ON runs(status, created_at);
+CREATE TABLE queue (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), parent_id TEXT,
+    name TEXT NOT NULL, template TEXT NOT NULL, item TEXT, agent TEXT NOT NULL,
+    connectors TEXT NOT NULL DEFAULT '[]', status TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, leases INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL,
+    cursor INTEGER NOT NULL DEFAULT 0, approval_id TEXT, dead_letter INTEGER NOT NULL DEFAULT 0,
+    error TEXT, error_type TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    UNIQUE (run_id, name)
+);
+CREATE INDEX queue_ready ON queue(status, priority DESC, not_before, created_at);
+CREATE INDEX queue_run ON queue(run_id);
+CREATE TABLE steps (
+    task_id TEXT NOT NULL REFERENCES queue(id), idx INTEGER NOT NULL, phase TEXT NOT NULL DEFAULT 'do',
+    name TEXT NOT NULL, agent TEXT, agent_version TEXT, status TEXT NOT NULL,
+    outputs TEXT NOT NULL DEFAULT '{}', evidence TEXT NOT NULL DEFAULT '[]', confidence REAL,
+    cost TEXT NOT NULL DEFAULT '{}', started_at TEXT, ended_at TEXT,
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    PRIMARY KEY (task_id, idx, phase)
+);
+CREATE TABLE outbox (
+    key TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id TEXT NOT NULL, step TEXT NOT NULL,
+    connector TEXT NOT NULL, action TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+    result TEXT, error TEXT, reconciled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, applied_at TEXT,
+    event_seq INTEGER NOT NULL REFERENCES events(seq)
+);
+CREATE INDEX outbox_status ON outbox(status);
+CREATE INDEX outbox_run ON outbox(run_id);
+CREATE TABLE approvals (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id TEXT NOT NULL, step TEXT NOT NULL,
+    kind TEXT NOT NULL, action TEXT, title TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '{}',
+    why TEXT NOT NULL DEFAULT '{}', evidence TEXT NOT NULL DEFAULT '[]', cost TEXT NOT NULL DEFAULT '{}',
+    options TEXT NOT NULL DEFAULT '[]', status TEXT NOT NULL, decision TEXT, choice TEXT, edits TEXT,
+    reason TEXT, decided_by TEXT, deferred_until TEXT, created_at TEXT NOT NULL, decided_at TEXT,
+    event_seq INTEGER NOT NULL REFERENCES events(seq)
+);
+CREATE INDEX approvals_status ON approvals(status, created_at);
+CREATE INDEX approvals_task ON approvals(task_id);
+CREATE TABLE spans (
+    id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, parent_id TEXT, kind TEXT NOT NULL, name TEXT NOT NULL,
+    start_at TEXT NOT NULL, end_at TEXT, status TEXT NOT NULL, agent TEXT, agent_version TEXT, tier TEXT,
+    tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+    cpu_s REAL NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0,
+    input_ref TEXT, output_ref TEXT, attrs TEXT NOT NULL DEFAULT '{}',
+    event_seq INTEGER NOT NULL REFERENCES events(seq)
+);
+CREATE INDEX spans_trace ON spans(trace_id, start_at);
+CREATE INDEX spans_kind ON spans(kind, start_at);
+-- Liveness only, not history: a heartbeat every few seconds as an event would
+-- flood the log, and losing one merely lets a lease lapse a little sooner.
+CREATE TABLE heartbeats (task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
+"""
+
+orchestrator = component("orchestrator", tables=["runs", "queue", "steps", "outbox", "approvals", "spans"])
+orchestrator.add_migration(Migration(1, "runs_queue_outbox_approvals_spans", DDL))
+
+_j = _json.dumps
+
+
+def _id(event: Event) -> str:
+    return event.entity.split(":", 1)[1]
+
+
+def _span(conn: sqlite3.Connection, event: Event, span: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO spans(id, trace_id, parent_id, kind, name, start_at, end_at, status, agent, agent_version,"
+        " tier, tokens_in, tokens_out, cpu_s, cost, input_ref, output_ref, attrs, event_seq)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (span["id"], span["trace_id"], span.get("parent_id"), span["kind"], span["name"], span.get("start_at") or event.at,
+         span.get("end_at"), span.get("status", "ok"), span.get("agent"), span.get("agent_version"), span.get("tier"),
+         int(span.get("tokens_in", 0)), int(span.get("tokens_out", 0)), float(span.get("cpu_s", 0.0)),
+         float(span.get("cost", 0.0)), span.get("input_ref"), span.get("output_ref"), _j(span.get("attrs", {})), event.seq),
+    )
+
+
+def _end_span(conn: sqlite3.Connection, event: Event, span_id: str, status: str, attrs: dict[str, Any] | None = None) -> None:
+    conn.execute("UPDATE spans SET end_at=?, status=?, event_seq=? WHERE id=?", (event.at, status, event.seq, span_id))
+    if attrs:
+        row = conn.execute("SELECT attrs FROM spans WHERE id=?", (span_id,)).fetchone()
+        if row is not None:
+            merged = {**_json.loads(row[0]), **attrs}
+            conn.execute("UPDATE spans SET attrs=? WHERE id=?", (_j(merged), span_id))
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+@orchestrator.projector("run.submitted", "run.rejected")
+def _run_submitted(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    rejected = event.type == "run.rejected"
+    status = "failed" if rejected else "pending"
+    conn.execute(
+        "INSERT INTO runs(id, workflow, version, params, idempotency_key, mode, allow_effects, status, priority, goal,"
+        " parent_run_id, from_step, error, created_at, updated_at, finished_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (_id(event), p["workflow"], p.get("version", 1), _j(p.get("params", {})), p.get("idempotency_key"),
+         p.get("mode", "live"), int(p.get("allow_effects", True)), status, p.get("priority", 0), p.get("goal"),
+         p.get("parent_run_id"), p.get("from_step"), p.get("error"), event.at, event.at,
+         event.at if rejected else None, event.seq),
+    )
+    _span(conn, event, {"id": _id(event), "trace_id": _id(event), "kind": "run", "name": p["workflow"],
+                        "status": "error" if rejected else "running", "end_at": event.at if rejected else None,
+                        "attrs": {"mode": p.get("mode", "live"), **({"error": p["error"]} if rejected else {})}})
+
+
+@orchestrator.projector("run.status")
+def _run_status(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    status = p["status"]
+    finished = event.at if status in TERMINAL else None
+    conn.execute("UPDATE runs SET status=?, error=?, updated_at=?, finished_at=?, event_seq=? WHERE id=?",
+                 (status, p.get("error"), event.at, finished, event.seq, _id(event)))
+    if status in TERMINAL or status == "waiting_approval":
+        span_status = {"succeeded": "ok", "waiting_approval": "waiting"}.get(status, "error" if status == "failed" else status)
+        _end_span(conn, event, _id(event), span_status, {"error": p["error"]} if p.get("error") else None)
+    else:
+        conn.execute("UPDATE spans SET end_at=NULL, status='running', event_seq=? WHERE id=?", (event.seq, _id(event)))
+
+
+@orchestrator.projector("run.allowance")
+def _run_allowance(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE runs SET allowance=?, updated_at=?, event_seq=? WHERE id=?",
+                 (_j(event.payload["allowance"]), event.at, event.seq, _id(event)))
+
+
+# -- tasks (the queue's state machine) -------------------------------------------------------
+
+
+@orchestrator.projector("task.enqueued")
+def _task_enqueued(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute(
+        "INSERT INTO queue(id, run_id, parent_id, name, template, item, agent, connectors, status, priority, not_before,"
+        " max_attempts, created_at, updated_at, event_seq) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)",
+        (_id(event), p["run_id"], p.get("parent_id"), p["name"], p["template"], _j(p.get("item")), p["agent"],
+         _j(p.get("connectors", [])), p.get("priority", 0), p.get("not_before", 0.0), p["max_attempts"],
+         event.at, event.at, event.seq),
+    )
+    _span(conn, event, {"id": _id(event), "trace_id": p["run_id"], "parent_id": p.get("parent_id") or p["run_id"],
+                        "kind": "task", "name": p["name"], "status": "pending", "agent": p["agent"]})
+
+
+@orchestrator.projector("task.leased")
+def _task_leased(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute("UPDATE queue SET status='leased', owner=?, lease_until=?, leases=leases+1, updated_at=?, event_seq=? WHERE id=?",
+                 (p["owner"], p["lease_until"], event.at, event.seq, _id(event)))
+
+
+@orchestrator.projector("task.started")
+def _task_started(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE queue SET status='running', updated_at=?, event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
+    conn.execute("UPDATE spans SET status='running', event_seq=? WHERE id=?", (event.seq, _id(event)))
+
+
+@orchestrator.projector("task.waiting")
+def _task_waiting(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE queue SET status='waiting_approval', approval_id=?, owner=NULL, lease_until=NULL, updated_at=?,"
+                 " event_seq=? WHERE id=?", (event.payload["approval_id"], event.at, event.seq, _id(event)))
+    conn.execute("UPDATE spans SET status='waiting', event_seq=? WHERE id=?", (event.seq, _id(event)))
+    conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+
+
+@orchestrator.projector("task.resumed", "task.lease_expired")
+def _task_back_to_pending(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE queue SET status='pending', owner=NULL, lease_until=NULL, not_before=0, updated_at=?, event_seq=?"
+                 " WHERE id=?", (event.at, event.seq, _id(event)))
+    conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+
+
+@orchestrator.projector("task.retry_scheduled")
+def _task_retry(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute("UPDATE queue SET status='pending', owner=NULL, lease_until=NULL, attempts=attempts+1, not_before=?,"
+                 " error=?, error_type=?, updated_at=?, event_seq=? WHERE id=?",
+                 (p["not_before"], p["error"], p["error_type"], event.at, event.seq, _id(event)))
+    conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+
+
+@orchestrator.projector("task.finished")
+def _task_finished(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute("UPDATE queue SET status=?, owner=NULL, lease_until=NULL, error=?, error_type=?, dead_letter=?,"
+                 " attempts=attempts+?, updated_at=?, event_seq=? WHERE id=?",
+                 (p["status"], p.get("error"), p.get("error_type"), int(p.get("dead_letter", False)),
+                  int(p.get("failed_attempt", False)), event.at, event.seq, _id(event)))
+    span_status = {"succeeded": "ok", "failed": "error"}.get(p["status"], p["status"])
+    _end_span(conn, event, _id(event), span_status, {"error": p["error"]} if p.get("error") else None)
+    conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+
+
+@orchestrator.projector("task.requeued")
+def _task_requeued(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE queue SET status='pending', attempts=0, dead_letter=0, error=NULL, error_type=NULL, cursor=0,"
+                 " generation=generation+1, not_before=0, updated_at=?, event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
+    conn.execute("DELETE FROM steps WHERE task_id=?", (_id(event),))
+    conn.execute("UPDATE spans SET end_at=NULL, status='pending', event_seq=? WHERE id=?", (event.seq, _id(event)))
+
+
+# -- steps (checkpoints) ---------------------------------------------------------------------
+
+
+@orchestrator.projector("step.completed", "step.compensated")
+def _step_done(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    task_id = _id(event)
+    phase = "undo" if event.type == "step.compensated" else "do"
+    conn.execute(
+        "INSERT OR REPLACE INTO steps(task_id, idx, phase, name, agent, agent_version, status, outputs, evidence, confidence,"
+        " cost, started_at, ended_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (task_id, p["idx"], phase, p["name"], p.get("agent"), p.get("version"), p["status"], _j(p.get("outputs", {})),
+         _j(p.get("evidence", [])), p.get("confidence"), _j(p.get("cost", {})), p.get("started_at"), event.at, event.seq),
+    )
+    if phase == "do":
+        conn.execute("UPDATE queue SET cursor=?, lease_until=COALESCE(?, lease_until), updated_at=?, event_seq=? WHERE id=?",
+                     (p["idx"] + 1, p.get("lease_until"), event.at, event.seq, task_id))
+    cost = p.get("cost", {})
+    _span(conn, event, {
+        "id": p["span_id"], "trace_id": p["run_id"], "parent_id": task_id, "kind": "step",
+        "name": p["name"] if phase == "do" else f"undo {p['name']}", "start_at": p.get("started_at"), "end_at": event.at,
+        "status": {"succeeded": "ok", "compensated": "ok"}.get(p["status"], p["status"]),
+        "agent": p.get("agent"), "agent_version": p.get("version"), "tier": cost.get("tier"),
+        "tokens_in": cost.get("tokens_in", 0), "tokens_out": cost.get("tokens_out", 0),
+        "cpu_s": cost.get("cpu_s", 0.0), "cost": cost.get("money", 0.0),
+        "input_ref": p.get("input_ref"), "output_ref": f"step:{task_id}/{p['idx']}/{phase}",
+        "attrs": {k: p[k] for k in ("confidence", "note", "reason") if p.get(k) is not None},
+    })
+
+
+@orchestrator.projector("step.failed")
+def _step_failed(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    _span(conn, event, {"id": p["span_id"], "trace_id": p["run_id"], "parent_id": _id(event), "kind": "step",
+                        "name": p["name"], "start_at": p.get("started_at"), "end_at": event.at, "status": "error",
+                        "agent": p.get("agent"), "agent_version": p.get("version"),
+                        "attrs": {"error": p["error"], "error_type": p["error_type"], "attempt": p.get("attempt")}})
+
+
+# -- the outbox --------------------------------------------------------------------------------
+
+
+@orchestrator.projector("effect.intended", "effect.simulated")
+def _effect_intended(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    status = "simulated" if event.type == "effect.simulated" else "intended"
+    conn.execute(
+        "INSERT INTO outbox(key, run_id, task_id, step, connector, action, payload, status, created_at, event_seq)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET payload=excluded.payload, status=excluded.status,"
+        " error=NULL, event_seq=excluded.event_seq",
+        (p["key"], p["run_id"], p["task_id"], p["step"], p["connector"], p["action"], _j(p["payload"]), status, event.at, event.seq),
+    )
+    if status == "simulated":
+        _span(conn, event, {"id": p["span_id"], "trace_id": p["run_id"], "parent_id": p.get("parent_span"), "kind": "connector",
+                            "name": f"{p['connector']}.{p['action']}", "end_at": event.at, "status": "simulated",
+                            "input_ref": f"outbox:{p['key']}", "attrs": {"key": p["key"]}})
+
+
+@orchestrator.projector("effect.applied", "effect.failed")
+def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    ok = event.type == "effect.applied"
+    conn.execute("UPDATE outbox SET status=?, result=?, error=?, reconciled=?, applied_at=?, event_seq=? WHERE key=?",
+                 ("applied" if ok else "failed", _j(p.get("result")), p.get("error"), int(p.get("reconciled", False)),
+                  event.at if ok else None, event.seq, p["key"]))
+    row = conn.execute("SELECT run_id, connector, action FROM outbox WHERE key=?", (p["key"],)).fetchone()
+    if row is not None:
+        _span(conn, event, {"id": p["span_id"], "trace_id": row[0], "parent_id": p.get("parent_span"), "kind": "connector",
+                            "name": f"{row[1]}.{row[2]}", "start_at": p.get("started_at"), "end_at": event.at,
+                            "status": "ok" if ok else "error", "input_ref": f"outbox:{p['key']}",
+                            "attrs": {"key": p["key"], "reconciled": bool(p.get("reconciled")),
+                                      **({"error": p["error"]} if p.get("error") else {})}})
+
+
+# -- approvals ---------------------------------------------------------------------------------
+
+
+@orchestrator.projector("approval.requested")
+def _approval_requested(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute(
+        "INSERT INTO approvals(id, run_id, task_id, step, kind, action, title, payload, why, evidence, cost, options, status,"
+        " created_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
+        (_id(event), p["run_id"], p["task_id"], p["step"], p["kind"], p.get("action"), p["title"], _j(p.get("payload", {})),
+         _j(p.get("why", {})), _j(p.get("evidence", [])), _j(p.get("cost", {})), _j(p.get("options", [])), event.at, event.seq),
+    )
+
+
+@orchestrator.projector("approval.decided")
+def _approval_decided(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    conn.execute("UPDATE approvals SET status=?, decision=?, choice=?, edits=?, reason=?, decided_by=?, decided_at=?,"
+                 " event_seq=? WHERE id=?",
+                 (p["status"], p["decision"], p.get("choice"), _j(p.get("edits")), p.get("reason"), event.actor, event.at,
+                  event.seq, _id(event)))
+
+
+@orchestrator.projector("approval.deferred")
+def _approval_deferred(conn: sqlite3.Connection, event: Event) -> None:
+    conn.execute("UPDATE approvals SET status='deferred', deferred_until=?, reason=?, event_seq=? WHERE id=?",
+                 (event.payload.get("until"), event.payload.get("reason"), event.seq, _id(event)))
+
+
+# -- model calls -------------------------------------------------------------------------------
+
+
+@orchestrator.projector("model.called")
+def _model_called(conn: sqlite3.Connection, event: Event) -> None:
+    p = event.payload
+    _span(conn, event, {
+        "id": p["span_id"], "trace_id": p.get("trace_id") or "adhoc", "parent_id": p.get("parent_span"), "kind": "model",
+        "name": f"{p['tier']}:{p['purpose']}", "start_at": p.get("started_at"), "end_at": event.at,
+        "status": "ok" if not p.get("fallback_reason") else "fallback", "agent": p.get("agent"),
+        "agent_version": p.get("agent_version"), "tier": p["tier"], "tokens_in": p.get("tokens_in", 0),
+        "tokens_out": p.get("tokens_out", 0), "cpu_s": p.get("cpu_s", 0.0), "cost": p.get("cost", 0.0),
+        "input_ref": p.get("prompt_hash"),
+        "attrs": {k: p[k] for k in ("model", "n", "cached", "fallback_reason", "wall_s", "workflow") if p.get(k) is not None},
+    })

@@ -1,0 +1,68 @@
+"""Fixtures for the execution core: demo workspaces on the template tier, fast retries."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FAST = """
+[orchestrator]
+retriever = "keyword"
+backoff_base_s = 0.01
+backoff_max_s = 0.05
+max_wait_s = 5
+heartbeat_s = 0.5
+"""
+
+
+def make_fast(root: Path, extra: str = "") -> Path:
+    """Template tier, rules router, keyword retrieval, quick retries: workflow tests stay fast."""
+    cfg = root / "aios.toml"
+    text = cfg.read_text()
+    text = text.replace('generator = "SmolLM2-135M-Instruct"', 'generator = "template"\nrouter = "rules"')
+    cfg.write_text(text + FAST + extra)
+    return root
+
+
+@pytest.fixture
+def fast_ws(demo_ws: Path) -> Path:
+    return make_fast(demo_ws)
+
+
+@pytest.fixture
+def twb(fast_ws: Path) -> Iterator["Workbench"]:  # noqa: F821
+    """A demo workbench whose generator is the template tier."""
+    from aios_kernel import Workbench
+
+    w = Workbench.open(fast_ws)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def empty_wb(tmp_path: Path) -> Iterator["Workbench"]:  # noqa: F821
+    """An empty workspace (no demo data) on fast settings."""
+    from aios_kernel import Workbench
+
+    Workbench.init(tmp_path / "empty").close()
+    make_fast(tmp_path / "empty")
+    w = Workbench.open(tmp_path / "empty")
+    yield w
+    w.close()
+
+
+def ledger_lines(root: Path) -> list[dict]:
+    import json
+
+    path = root / "ledger.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def copy_ws(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest)
+    return dest

@@ -1,0 +1,174 @@
+"""The runner: steps in order, a checkpoint per step, retries, dead letters, sagas, guards, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from aios_kernel import AgentResult, ValidationError, WorkflowError
+from aios_kernel._orchestrator import _retry
+
+from .conftest import ledger_lines
+from .helpers import FlakyConnector, add_one, agent, define, render_effect
+from aios_kernel import Step
+
+
+def test_steps_run_in_order_with_a_checkpoint_and_agent_version_each(twb):
+    agent("t.add", add_one, version="7")
+    define("t_chain", [Step("a", "t.add", {"value": "$params.start"}), Step("b", "t.add", {"value": "$a.value"}),
+                       Step("c", "t.add", {"value": "$b.value"})],
+           params={"start": __import__("aios_kernel").Param(int, 0)})
+    run = twb.run("t_chain", {"start": 10})
+    assert run.status == "succeeded"
+    steps = run.task("main").steps
+    assert [(s["name"], s["outputs"]["value"], s["agent_version"]) for s in steps] == [("a", 11, "7"), ("b", 12, "7"),
+                                                                                         ("c", 13, "7")]
+    spans = twb.trace(run.id)
+    step_spans = spans.filter(spans["kind"] == "step")
+    assert step_spans["agent_version"].to_list() == ["7", "7", "7"]
+    assert set(spans["kind"].to_list()) >= {"run", "task", "step"}
+
+
+def test_guard_false_records_a_skipped_step(twb):
+    agent("t.add", add_one)
+    define("t_guard", [Step("a", "t.add"), Step("b", "t.add", when="not $a.value"), Step("c", "t.add", when="$a.value")])
+    run = twb.run("t_guard")
+    assert [s["status"] for s in run.task().steps] == ["succeeded", "skipped", "succeeded"]
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(twb):
+    calls = []
+
+    def flaky(ctx):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) < 3:
+            raise TimeoutError("slow target (provoked)")
+        return {"ok": True}
+
+    agent("t.flaky", flaky)
+    define("t_retry", [Step("a", "t.flaky")])
+    run = twb.run("t_retry")
+    assert run.status == "succeeded" and len(calls) == 3
+    retries = twb.store.events(type="task.retry_scheduled", correlation_id=run.id)
+    assert [e.payload["error_type"] for e in retries] == ["transient", "transient"]
+    assert all(e.payload["delay_s"] > 0 for e in retries)
+    failed_spans = twb.trace(run.id).filter(twb.trace(run.id)["status"] == "error")
+    assert failed_spans.height == 2
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    import random
+
+    rng = random.Random(1)
+    delays = [_retry.backoff(n, base=1.0, cap=8.0, rng=rng) for n in range(1, 7)]
+    for n, d in enumerate(delays, start=1):
+        full = min(8.0, 2 ** (n - 1))
+        assert full / 2 <= d <= full
+    assert _retry.tries("invalid", 3) == 1 and _retry.tries("transient", 3) == 5 and _retry.tries("error", 3) == 3
+
+
+def test_invalid_input_fails_at_once_with_the_step_named(twb):
+    def strict(ctx, *, n):  # type: ignore[no-untyped-def]
+        raise ValidationError("n must be even", field="n")
+
+    agent("t.strict", strict, inputs={"n": int})
+    define("t_invalid", [Step("a", "t.strict", {"n": 3})])
+    run = twb.run("t_invalid")
+    assert run.status == "failed"
+    assert "step 'a'" in run.error and "n must be even" in run.error
+    task = run.task()
+    assert task.attempts == 1 and not task.dead_letter
+
+
+def test_agent_bug_is_retried_then_dead_lettered_and_can_be_requeued(twb):
+    state = {"broken": True, "calls": 0}
+
+    def buggy(ctx):  # type: ignore[no-untyped-def]
+        state["calls"] += 1
+        if state["broken"]:
+            raise RuntimeError("division by zero in the agent (provoked)")
+        return {"ok": 1}
+
+    agent("t.buggy", buggy)
+    define("t_dead", [Step("a", "t.buggy")])
+    run = twb.run("t_dead")
+    task = run.task()
+    assert run.status == "failed" and task.dead_letter and state["calls"] == 3
+    assert "dead-lettered" in task.error
+    assert [t["id"] for t in twb.orchestrator.broker.dead_letters()] == [task.id]
+    state["broken"] = False
+    twb.requeue(task.id)
+    twb.run_pending()
+    assert run.status == "succeeded"
+
+
+def test_wrong_input_type_and_garbage_output_are_clear_errors(twb):
+    agent("t.typed", lambda ctx, *, n: {"n": n}, inputs={"n": int}, outputs={"n": int})
+    agent("t.garbage", lambda ctx: ["not", "a", "dict"])
+    define("t_types", [Step("a", "t.typed", {"n": "three"})])
+    define("t_garbage", [Step("a", "t.garbage")])
+    r1 = twb.run("t_types")
+    r2 = twb.run("t_garbage")
+    assert r1.status == "failed" and "input 'n' must be int" in r1.error
+    assert r2.status == "failed" and "return a dict of outputs" in r2.error
+
+
+def test_saga_compensates_completed_steps_in_reverse(twb, fast_ws):
+    undone = []
+
+    class Reserve(__import__("aios_kernel").Agent):
+        name = "t.reserve"
+        version = "2"
+
+        def run(self, ctx):  # type: ignore[no-untyped-def]
+            return AgentResult({"number": "N-1"})
+
+        def compensate(self, ctx, outputs):  # type: ignore[no-untyped-def]
+            undone.append(outputs["number"])
+            return {"released": outputs["number"]}
+
+    from aios_kernel import register_agent
+
+    register_agent(Reserve(), replace=True)
+    agent("t.render", render_effect)
+    agent("t.boom", lambda ctx: (_ for _ in ()).throw(ValidationError("the bank refused the mandate", field="iban")))
+    twb.config.data["policies"]["actions"]["t_issue"] = "auto"
+    define("t_saga", [Step("reserve", "t.reserve", compensate="agent:t.reserve"),
+                      Step("issue", "t.render", {"text": "invoice"}, action="t_issue", compensate="t_void"),
+                      Step("notify", "t.boom")])
+    run = twb.run("t_saga")
+    assert run.status == "compensated"
+    steps = run.task().steps
+    undo = [s for s in steps if s["phase"] == "undo"]
+    assert [s["name"] for s in sorted(undo, key=lambda s: s["ended_at"])] == ["issue", "reserve"]
+    assert undone == ["N-1"]
+    lines = ledger_lines(fast_ws)
+    assert [line["action"] for line in lines] == ["t_issue", "t_void"]
+    assert lines[1]["key"] == lines[0]["key"] + ":undo"
+
+
+def test_unknown_workflow_and_bad_params_raise_and_are_recorded(twb):
+    with pytest.raises(WorkflowError, match="unknown workflow 'inbox_triag'.*did you mean 'inbox_triage'") as err:
+        twb.submit("inbox_triag", {})
+    with pytest.raises(ValidationError) as bad:
+        twb.submit("invoicing", {"month": "2026-13"})
+    assert bad.value.field == "month" and "YYYY-MM" in str(bad.value)
+    with pytest.raises(ValidationError) as unknown:
+        twb.submit("invoicing", {"mnth": "2026-10"})
+    assert unknown.value.field == "mnth"
+    rejected = twb.runs(status="failed")
+    assert len(rejected) == 3
+    assert twb.trace(err.value.run_id)["status"].to_list() == ["error"]
+
+
+def test_same_idempotency_key_returns_the_same_run(twb):
+    a = twb.submit("invoicing", {"month": "2026-10"}, idempotency_key="oct-invoices")
+    b = twb.submit("invoicing", {"month": "2026-10"}, idempotency_key="oct-invoices")
+    assert a.id == b.id
+    assert len(twb.runs(workflow="invoicing")) == 1
+    with pytest.raises(ValidationError, match="other parameters"):
+        twb.submit("invoicing", {"month": "2026-11"}, idempotency_key="oct-invoices")
+
+
+def test_workflow_with_a_dangling_reference_is_refused_at_definition():
+    with pytest.raises(WorkflowError, match=r"\$nope"):
+        define("t_bad", [Step("a", "t.add", {"value": "$nope.value"})])
