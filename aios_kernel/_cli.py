@@ -119,5 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+from ._orchestrator import _cli as _orchestrator_cli  # noqa: E402,F401  (aios run/approve/resume/replay ...)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -98,3 +98,16 @@ def email_row(store: Any, artifact_id: str) -> dict[str, Any]:
     d = dict(row)
     d["meta"] = _json.loads(d["meta"]) or {}
     return d
+
+
+def handled_items(store: Any, run_id: str, workflow: str, prefix: str) -> set[str]:
+    """Keys of fan-out items (``prefix:KEY`` tasks) already handled by other live runs of ``workflow``.
+
+    The run itself and the run it replays are left out, so a replay sees the same items as its source.
+    """
+    parent = store.scalar("SELECT parent_run_id FROM runs WHERE id=?", (run_id,))
+    rows = store.query(
+        "SELECT q.name FROM queue q JOIN runs r ON r.id = q.run_id WHERE r.workflow=? AND r.mode='live'"
+        " AND r.id != ? AND r.id != ? AND q.name LIKE ? AND q.status NOT IN ('failed','cancelled')",
+        (workflow, run_id, parent or "", f"{prefix}:%"))
+    return {r[0].split(":", 1)[1] for r in rows}

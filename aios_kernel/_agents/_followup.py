@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from .._models import GenRequest
-from ._business import as_of, client_row, first_name, own_address, owner, primary_contact
+from ._business import as_of, client_row, first_name, handled_items, own_address, owner, primary_contact
 from ._memory_seam import snippet
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
 
@@ -56,9 +56,7 @@ class SelectMeetings(Agent):
     def run(self, ctx: AgentContext, *, days: int, limit: int, meeting: str, as_of: str) -> AgentResult:
         today = _as_of(ctx, as_of)
         since = str(today - timedelta(days=days))
-        done = {r[0].split(":", 1)[1] for r in ctx.store.query(
-            "SELECT q.name FROM queue q JOIN runs r ON r.id=q.run_id WHERE r.workflow='meeting_followup' AND r.mode='live'"
-            " AND r.id != ? AND q.name LIKE 'followup:%' AND q.status NOT IN ('failed','cancelled')", (ctx.run_id,))}
+        done = handled_items(ctx.store, ctx.run_id, "meeting_followup", "followup")
         if meeting:
             rows = ctx.store.query("SELECT id, title, date, client_id, project_id FROM artifacts WHERE kind='meeting'"
                                    " AND (id=? OR title LIKE ?) ORDER BY date DESC", (meeting, f"%{meeting}%"))

@@ -7,6 +7,7 @@ is not drafted for at all; it becomes a review item, never an automatic act.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -15,7 +16,17 @@ from typing import Any
 from .._entities import normalise_name
 from .._entities._reconcile import email_domain
 from .._models import GenRequest
-from ._business import add_business_days, as_of, client_row, contact_by_email, email_row, first_name, own_domain, owner
+from ._business import (
+    add_business_days,
+    as_of,
+    client_row,
+    contact_by_email,
+    email_row,
+    first_name,
+    handled_items,
+    own_domain,
+    owner,
+)
 from ._memory_seam import snippet
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
 
@@ -57,9 +68,14 @@ class InboxSelect(Agent):
     outputs = {"emails": list}
 
     def run(self, ctx: AgentContext, *, since: str, limit: int) -> AgentResult:
-        handled = {r[0].split(":", 1)[1] for r in ctx.store.query(
-            "SELECT q.name FROM queue q JOIN runs r ON r.id = q.run_id WHERE r.workflow='inbox_triage' AND r.mode='live'"
-            " AND r.id != ? AND q.name LIKE 'reply:%' AND q.status NOT IN ('failed','cancelled')", (ctx.run_id,))}
+        handled = handled_items(ctx.store, ctx.run_id, "inbox_triage", "reply")
+        # Messages an earlier run looked at and found nothing to do for (newsletters, spam) count as handled too.
+        parent = ctx.store.scalar("SELECT parent_run_id FROM runs WHERE id=?", (ctx.run_id,)) or ""
+        for row in ctx.store.query(
+                "SELECT s.outputs FROM steps s JOIN queue q ON q.id = s.task_id JOIN runs r ON r.id = q.run_id"
+                " WHERE r.workflow='inbox_triage' AND r.mode='live' AND r.id NOT IN (?, ?) AND q.name='main'"
+                " AND q.status='succeeded' AND s.name='inbox' AND s.phase='do'", (ctx.run_id, parent)):
+            handled |= {e["id"] for e in json.loads(row[0]).get("emails", [])}
         picked = []
         for e in _inbound(ctx.store, ctx.config):
             if e["id"] in handled or (since and (e["date"] or "") < since):

@@ -2,5 +2,6 @@
 
 from ._commands import command, require
 from ._extension import current, load_ipython_extension, unload_ipython_extension
+from .._orchestrator import _magics as _orchestrator_magics  # noqa: F401,I001  (%aios runs, trace, approvals ...)
 
 __all__ = ["command", "current", "load_ipython_extension", "require", "unload_ipython_extension"]

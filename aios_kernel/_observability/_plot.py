@@ -17,6 +17,23 @@ def _t(at: str | None) -> float | None:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() if at else None
 
 
+def _tree_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each span followed by its children (a task, its steps, their model and connector calls)."""
+    ids = {s["id"] for s in rows}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for s in rows:
+        children.setdefault(s["parent_id"] if s["parent_id"] in ids else None, []).append(s)
+    out: list[dict[str, Any]] = []
+
+    def walk(parent: str | None) -> None:
+        for s in children.get(parent, []):
+            out.append(s)
+            walk(s["id"])
+
+    walk(None)
+    return out
+
+
 def timeline(store: Store, run_id: str, *, path: str | Path | None = None, max_rows: int = 60) -> Any:
     """A matplotlib Figure of the run's spans over time (saved to ``path`` if given)."""
     import matplotlib.pyplot as plt
@@ -25,7 +42,7 @@ def timeline(store: Store, run_id: str, *, path: str | Path | None = None, max_r
     starts = [t for s in rows if (t := _t(s["start_at"])) is not None]
     t0 = min(starts) if starts else 0.0
     now = max([t for s in rows for t in (_t(s["end_at"]), _t(s["start_at"])) if t is not None] or [t0])
-    rows = [s for s in rows if s["kind"] != "run"][:max_rows]
+    rows = _tree_order([s for s in rows if s["kind"] != "run"])[:max_rows]
     fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.2))
     for y, s in enumerate(rows):
         start = (_t(s["start_at"]) or t0) - t0
@@ -38,7 +55,7 @@ def timeline(store: Store, run_id: str, *, path: str | Path | None = None, max_r
     ax.set_xlabel("seconds since the run started")
     ax.set_title(f"run {run_id}", fontsize=9)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
-    ax.legend(handles, list(COLOURS), fontsize=7, loc="lower right")
+    ax.legend(handles, list(COLOURS), fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)

@@ -281,8 +281,9 @@ def sync_run(store: Store, run_id: str) -> str:
     started = run["status"] != "pending" or any(s != "pending" for s in counts)
     status = run_status(counts, started)
     error = None
-    if status in ("failed", "compensated"):
-        first = store.one("SELECT name, error FROM queue WHERE run_id=? AND error IS NOT NULL AND status IN ('failed','compensated')"
+    if status in ("failed", "compensated", "cancelled"):
+        first = store.one("SELECT name, error FROM queue WHERE run_id=? AND error IS NOT NULL"
+                          " AND status IN ('failed','compensated','cancelled')"
                           " ORDER BY updated_at LIMIT 1", (run_id,))
         error = f"task {first['name']}: {first['error']}" if first else None
     if status != run["status"] or error != run["error"]:

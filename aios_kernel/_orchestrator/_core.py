@@ -103,7 +103,7 @@ class Orchestrator:
             run_id = new_id("run")
             self.store.emit("run.submitted", f"run:{run_id}", {
                 "workflow": wf.name, "version": wf.version, "params": clean, "idempotency_key": idempotency_key,
-                "mode": mode, "allow_effects": bool(allow_effects) and mode == "live",
+                "mode": mode, "allow_effects": bool(allow_effects) and mode != "simulate",
                 "priority": wf.priority if priority is None else int(priority), "goal": goal,
                 "parent_run_id": parent_run_id, "from_step": from_step}, actor=actor, correlation_id=run_id)
             self.broker.enqueue(run_id=run_id, name="main", template="main", agent=wf.steps[0].agent,

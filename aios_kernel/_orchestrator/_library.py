@@ -16,7 +16,8 @@ WEEK = r"\d{4}-W\d{2}"
 
 INBOX_TRIAGE = Workflow(
     "inbox_triage", "Triage the inbox: classify, find the client, draft replies for review",
-    intents=("triage the inbox", "answer emails", "reply to mail", "check my inbox", "emails waiting"),
+    intents=("triage the inbox", "answer emails", "reply to mail", "check my inbox", "emails waiting", "inbox", "emails",
+             "mail", "triage", "replies"),
     params={
         "since": Param(str, "", "YYYY-MM-DD (only messages from then on)", pattern=DATE),
         "limit": Param(int, 50, "most messages handled per run", min=1, max=500),
@@ -41,7 +42,8 @@ INBOX_TRIAGE = Workflow(
 
 MEETING_FOLLOWUP = Workflow(
     "meeting_followup", "Follow up recent meetings: summary, action items, an e-mail to the attendees",
-    intents=("follow up meetings", "meeting follow-up", "send meeting summaries", "action items from meetings"),
+    intents=("follow up meetings", "meeting follow-up", "send meeting summaries", "action items from meetings", "meetings",
+             "meeting", "follow up", "follow-up", "action items"),
     params={
         "days": Param(int, 7, "look back this many days", min=1, max=365),
         "limit": Param(int, 5, "most meetings per run", min=1, max=50),
@@ -61,7 +63,8 @@ MEETING_FOLLOWUP = Workflow(
 
 INVOICING = Workflow(
     "invoicing", "Invoices from the month's timesheets × the rate card (always reviewed)",
-    intents=("prepare invoices", "invoice clients", "bill the hours", "send invoices", "invoicing"),
+    intents=("prepare invoices", "invoice clients", "bill the hours", "send invoices", "invoicing", "invoice", "invoices",
+             "billing", "bill"),
     params={
         "month": Param(str, "", "YYYY-MM (default: the last month that is over)", pattern=MONTH),
         "client": Param(str, "", "only this client (name, id or project code)"),
@@ -81,7 +84,8 @@ INVOICING = Workflow(
 
 WEEKLY_CONTENT = Workflow(
     "weekly_content", "Draft the weekly post from the week's notes (publishing is always reviewed)",
-    intents=("weekly content", "write a post", "draft the weekly post", "linkedin post", "newsletter"),
+    intents=("weekly content", "write a post", "draft the weekly post", "linkedin post", "newsletter", "post", "content",
+             "blog"),
     params={
         "week": Param(str, "", "ISO week YYYY-Www (default: the current one)", pattern=WEEK),
         "topic": Param(str, "", "the post's topic (default: from the latest idea note)"),

@@ -103,7 +103,7 @@ class TaskRunner:
         for r in self.store.query("SELECT idx, outputs FROM steps WHERE task_id=? AND phase='do' ORDER BY idx", (row["id"],)):
             if r["idx"] < len(steps):
                 scope[steps[r["idx"]].name] = _json.loads(r["outputs"])
-        live = run["mode"] == "live" and bool(run["allow_effects"])
+        live = run["mode"] != "simulate" and bool(run["allow_effects"])
         return _Task(row, run, wf, steps, scope, live)
 
     def _steps(self, t: _Task) -> str:

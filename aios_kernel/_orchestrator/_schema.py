@@ -201,16 +201,19 @@ def _task_started(conn: sqlite3.Connection, event: Event) -> None:
 
 @orchestrator.projector("task.waiting")
 def _task_waiting(conn: sqlite3.Connection, event: Event) -> None:
-    conn.execute("UPDATE queue SET status='waiting_approval', approval_id=?, owner=NULL, lease_until=NULL, updated_at=?,"
-                 " event_seq=? WHERE id=?", (event.payload["approval_id"], event.at, event.seq, _id(event)))
+    # The reason it waits (an approval, a budget) shows where errors show, until it resumes.
+    conn.execute("UPDATE queue SET status='waiting_approval', approval_id=?, error=?, owner=NULL, lease_until=NULL,"
+                 " updated_at=?, event_seq=? WHERE id=?",
+                 (event.payload["approval_id"], event.payload.get("reason"), event.at, event.seq, _id(event)))
     conn.execute("UPDATE spans SET status='waiting', event_seq=? WHERE id=?", (event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
 
 
 @orchestrator.projector("task.resumed", "task.lease_expired")
 def _task_back_to_pending(conn: sqlite3.Connection, event: Event) -> None:
-    conn.execute("UPDATE queue SET status='pending', owner=NULL, lease_until=NULL, not_before=0, updated_at=?, event_seq=?"
-                 " WHERE id=?", (event.at, event.seq, _id(event)))
+    clear = ", error=NULL" if event.type == "task.resumed" else ""
+    conn.execute(f"UPDATE queue SET status='pending', owner=NULL, lease_until=NULL, not_before=0{clear}, updated_at=?,"
+                 " event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
 
 

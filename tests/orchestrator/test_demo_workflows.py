@@ -1,0 +1,102 @@
+"""The four demo workflows on the demo business (template tier)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from .conftest import ledger_lines
+
+
+def test_the_four_workflows_are_registered_and_readable(twb):
+    wfs = twb.workflows()
+    assert {"inbox_triage", "meeting_followup", "invoicing", "weekly_content"} <= set(wfs)
+    text = wfs["invoicing"].describe()
+    assert "issue [executor] → issue_invoice via ledger (undo: void_invoice)" in text
+    assert "for each invoice in $render.invoices" in text
+
+
+def test_invoicing_computes_numbers_with_decimal_from_timesheets(twb):
+    run = twb.run("invoicing", {"month": "2026-10"})
+    invoices = {i["project"]: i for i in run.outputs()["compute"]["invoices"]}
+    hours = {r["code"]: Decimal(str(r["h"])) for r in twb.store.query(
+        "SELECT p.code, sum(t.hours) AS h FROM time_entries t JOIN projects p ON p.id=t.project_id"
+        " WHERE t.date LIKE '2026-10%' GROUP BY p.code")}
+    rates = {r["code"]: Decimal(str(r["hourly_rate"])) for r in twb.store.query(
+        "SELECT p.code, r.hourly_rate FROM projects p JOIN rates r ON r.key=p.rate_key")}
+    assert set(invoices) == set(hours)
+    for code, inv in invoices.items():
+        assert Decimal(inv["total"]) == (hours[code] * rates[code]).quantize(Decimal("0.01"))
+        assert sum(Decimal(line["amount"]) for line in inv["lines"]) == Decimal(inv["total"])
+    assert invoices["NRD-01"]["total"] == "3120.00"
+    assert len(run.tasks) == 1 + len(invoices)
+
+
+def test_default_invoicing_month_is_the_last_one_that_is_over(twb):
+    run = twb.run("invoicing", {})
+    assert run.outputs()["hours"]["month"] == "2026-10"
+
+
+def test_inbox_triage_plans_replies_and_never_answers_spam_or_newsletters(twb):
+    run = twb.run("inbox_triage", {})
+    out = run.outputs()
+    labels = {e["subject"]: out["classify"]["labels"][e["id"]]["label"] for e in out["inbox"]["emails"]}
+    assert labels["October invoice – NRD-01"] == "billing"
+    assert labels["Invoice portal update – action required for NRD-01"] == "suspicious"
+    assert any(v == "newsletter" for v in labels.values()) and any(v == "spam" for v in labels.values())
+    replies = out["drafts"]["replies"]
+    to = {r["to"] for r in replies if r["needs_reply"]}
+    assert "hello@fridaylayout.com" not in to and "ryan@rankboost-pro.biz" not in to
+    nordlys = next(r for r in replies if r["subject"].startswith("Re: October invoice"))
+    assert nordlys["client_name"] == "Nordlys Design" and "Hi Tone" in nordlys["body"]
+    assert not nordlys["subject"].startswith("Re: Re:")
+    assert len(twb.approvals.pending()) == len(replies)
+
+
+def test_second_triage_run_does_not_redo_handled_messages(twb):
+    first = twb.run("inbox_triage", {})
+    second = twb.run("inbox_triage", {})
+    assert len(first.outputs()["inbox"]["emails"]) > 0
+    assert second.outputs()["inbox"]["emails"] == [] and second.status == "succeeded"
+
+
+def test_meeting_followup_drafts_summary_and_action_items(twb):
+    run = twb.run("meeting_followup", {"as_of": "2026-11-20"})
+    emails = run.outputs()["drafts"]["emails"]
+    hallberg = next(e for e in emails if "Showroom visit" in e["title"])
+    assert hallberg["to"] == ["katarina@hallberg-sons.co.uk"]
+    assert "swatch request log" in hallberg["body"] and "Priya" in hallberg["body"]
+    assert hallberg["subject"] == "Summary: Showroom visit Manchester"
+    assert {i["owner"] for i in hallberg["action_items"]} >= {"Maja", "Priya", "Katarina"}
+
+
+def test_weekly_content_is_always_reviewed_before_publishing(twb, fast_ws):
+    twb.config.data["policies"]["actions"]["publish_post"] = "auto"
+    run = twb.run("weekly_content", {"week": "2026-W47"})
+    assert run.status == "waiting_approval" and ledger_lines(fast_ws) == []
+    [a] = twb.approvals.pending()
+    assert a.action == "publish_post" and a.payload["body"].startswith("# Weekly post")
+
+
+def test_approve_all_and_resume_apply_each_effect_exactly_once(twb, fast_ws):
+    runs = [twb.submit(w, {}, idempotency_key=f"day-{w}") for w in ("inbox_triage", "meeting_followup", "invoicing",
+                                                                        "weekly_content")]
+    twb.run_pending()
+    waiting = len(twb.approvals.pending())
+    assert waiting > 10
+    twb.approvals.approve_all()
+    twb.resume()
+    twb.resume()
+    assert [r.status for r in runs] == ["succeeded"] * 4
+    keys = Counter(line["key"] for line in ledger_lines(fast_ws))
+    assert keys and max(keys.values()) == 1
+    applied = twb.store.scalar("SELECT count(*) FROM outbox WHERE status='applied'")
+    assert applied == len(keys)
+
+
+def test_simulate_proposes_effects_and_executes_none(twb, fast_ws):
+    run = twb.simulate("invoicing", {"month": "2026-10"})
+    assert run.status == "succeeded" and run.mode == "simulate"
+    proposed = run.proposed_effects()
+    assert len(proposed) == 10 and {e["action"] for e in proposed} == {"issue_invoice", "send_email"}
+    assert ledger_lines(fast_ws) == [] and twb.approvals.pending() == []
