@@ -6,5 +6,6 @@ Schema modules are light: no model, Dask or index imports here.
 
 from ._store import _core  # noqa: F401  (the event log, first)
 from ._entities import _schema as _entities_schema  # noqa: F401,I001
+from ._memory import _schema as _memory_schema  # noqa: F401,I001
 from ._orchestrator import _schema as _orchestrator_schema  # noqa: F401,I001
 from ._models import _schema as _models_schema  # noqa: F401,I001

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ._entities import IngestReport
+    from ._memory import Memory
 
 ENTITY_TABLES = ("clients", "contacts", "projects", "artifacts", "deliverables", "tasks", "time_entries", "rates")
 
@@ -120,6 +121,17 @@ class Workbench(ExecutionMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- memory --------------------------------------------------------------------------
+
+    @property
+    def memory(self) -> Memory:
+        """Tiered, versioned memory with retrieval (``wb.memory.recall("...")``), created on first use."""
+        if "memory" not in self._parts:
+            from ._memory import Memory
+
+            self._parts["memory"] = Memory(self.store, self.paths, self.config)
+        return self._parts["memory"]
 
     # -- records -------------------------------------------------------------------------
 

@@ -116,10 +116,20 @@ SCHEMA: dict[str, Any] = {
         "workers": _s(int, 0, "local threads (0: all cores)"),
     },
     "memory": {
+        "int8": _s(bool, False, "int8-quantised embedding model: faster on CPU, vectors differ slightly (re-embeds on change)"),
+        "max_chars": _s(int, 1_000_000, "longest text one memory may hold"),
+        "exact_max": _s(int, 200_000, "up to this many vectors the index is exact; past it, approximate (IVF)"),
+        "nprobe": _s(int, 32, "lists searched by the approximate index"),
+        "kinds": _s(list, [], "record kinds besides the built-in ones"),
         "retention": {
+            # [memory.retention.TIER] or [memory.retention.TIER.KIND]
             "*": {
                 "ttl_days": _s(NUMBER, 0.0, "0: keep forever"),
                 "max_records": _s(int, 0, "0: no cap"),
+                "*": {
+                    "ttl_days": _s(NUMBER, 0.0, "0: keep forever"),
+                    "max_records": _s(int, 0, "0: no cap"),
+                },
             }
         },
     },

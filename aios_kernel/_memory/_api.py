@@ -1,0 +1,404 @@
+"""``wb.memory``: remember, recall, update, forget, and look around.
+
+One :class:`Memory` per open workspace. Records live in the store (see
+``_schema``); this class validates, writes events, embeds through Dask and
+keeps the retrieval caches (``_engine``) in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ValidationError
+from .._ids import iso, new_id
+from .._store import Store
+from . import _records
+from ._embed import DaskEmbedder, EmbedSettings
+from ._engine import Engine, MemoryWarning
+from ._retrieve import RetrievalParams, rank
+from ._schema import TIERS
+from ._types import Hit, Hits, MemoryRef, Version, memory_id_of
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .._workspace import Config, WorkspacePaths
+
+log = logging.getLogger("aios.memory")
+
+SAVE_AFTER = 1000
+"""An ingest adding at least this many vectors saves the index file right away."""
+
+
+class Memory:
+    """Tiered, versioned memory with provenance, for one workspace.
+
+    ``remember`` returns a :class:`MemoryRef` (a ``str`` such as
+    ``"mem:m_0193...@v1"`` whose ``.id`` is the memory id); every method that
+    takes an id accepts a ref too.
+    """
+
+    def __init__(self, store: Store, paths: WorkspacePaths, config: Config, *, embedder: Any = None,
+                 actor: str = "operator") -> None:
+        self.store = store
+        self.paths = paths
+        self.config = config
+        self.actor = actor
+        self.session_id = new_id("sess")
+        self.embedder = embedder or DaskEmbedder(EmbedSettings.from_config(config))
+        self.max_chars = int(config.get("memory.max_chars") or _records.DEFAULT_MAX_CHARS)
+        self.extra_kinds = tuple(config.get("memory.kinds") or ())
+        self.params = RetrievalParams()
+        self._engine: Engine | None = None
+        self._qcache: OrderedDict[str, Any] = OrderedDict()
+        self._closed = False
+
+    # -- writing ---------------------------------------------------------------------
+
+    def remember(self, text: str, tier: str = "working", kind: str = "note", meta: Mapping[str, Any] | None = None,
+                 source: str | None = None, event_time: datetime | str | None = None, ttl: Any = None, *,
+                 source_ref: str | None = None, derived_from: Iterable[str] = (), client: str | None = None,
+                 project: str | None = None, episode: str | None = None, sensitive: bool = False,
+                 actor: str | None = None) -> MemoryRef:
+        """Store one memory and index it; returns its ref.
+
+        ``source`` is where it came from (``"file"``, ``"email:<id>"``,
+        ``"agent"``...), ``derived_from`` the ids it was made from,
+        ``event_time`` when it happened (the record time is now), ``ttl`` a
+        lifetime in days (or a timedelta). Sensitive memories never go to a
+        remote model and can be purged.
+        """
+        item = {"text": text, "tier": tier, "kind": kind, "meta": meta, "source": source, "event_time": event_time,
+                "ttl": ttl, "source_ref": source_ref, "derived_from": list(derived_from), "client": client,
+                "project": project, "episode": episode, "sensitive": sensitive}
+        return self.remember_many([item], actor=actor, progress=False)[0]
+
+    def remember_many(self, items: Iterable[Mapping[str, Any] | str], *, tier: str = "working", kind: str = "note",
+                      source: str | None = None, actor: str | None = None, progress: bool | None = None,
+                      reason: str | None = None, chunk: int = 1000) -> list[MemoryRef]:
+        """Store many memories, embedding them in Dask batches; one ref per item, in order.
+
+        Each item is a dict with the keys of :meth:`remember` (``text`` at
+        least) or a plain string; ``tier``/``kind``/``source`` here are the
+        defaults. Every item is checked before anything is written. Records
+        are written in transactions of ``chunk`` items, then embedded; an
+        item identical to an active memory (same text, tier, kind, meta,
+        source and times) returns that memory's ref instead of a copy, so a
+        rerun of an interrupted ingest finishes it without duplicates.
+        """
+        self._check_open()
+        defaults = {"tier": tier, "kind": kind, "source": source}
+        prepared = []
+        for i, item in enumerate(items):
+            if isinstance(item, str) or not isinstance(item, Mapping):
+                item = {"text": item}
+            prepared.append(_records.prepare(item, defaults=defaults, max_chars=self.max_chars,
+                                             extra_kinds=self.extra_kinds, session_id=self.session_id, index=i))
+        refs: list[MemoryRef] = []
+        corr = new_id("remember") if len(prepared) > 1 else None
+        for start in range(0, len(prepared), chunk):
+            part = prepared[start:start + chunk]
+            refs.extend(ref for ref, _ in _records.create_many(self.store, part, actor=actor or self.actor,
+                                                                correlation_id=corr, reason=reason))
+        self._embed({p.chash: p.text for p in prepared}, progress=progress)
+        return refs
+
+    def update(self, id: str, text: str, *, reason: str, meta: Mapping[str, Any] | None = None,
+               actor: str | None = None) -> MemoryRef:
+        """Write a new version of a memory (the old one stays in ``history``); returns the new ref."""
+        self._check_open()
+        ref, previous = _records.update(self.store, id, text, meta=meta, reason=reason, actor=actor or self.actor,
+                                        max_chars=self.max_chars)
+        if previous is not None:
+            row = self.store.one("SELECT c.hash, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash WHERE m.id=?",
+                                 (ref.id,))
+            self._embed({row[0]: row[1]}, progress=False)
+        return ref
+
+    def forget(self, id: str, *, reason: str, actor: str | None = None) -> None:
+        """Tombstone a memory: recall stops returning it at once; its history and events stay."""
+        self._check_open()
+        _records.tombstone(self.store, id, type="memory.forgotten", reason=reason, actor=actor or self.actor)
+        self._sync_if_ready()
+
+    def move(self, id: str, tier: str, *, reason: str = "moved", actor: str | None = None) -> MemoryRef:
+        """Move a memory to another tier (an event; the text and version stay)."""
+        self._check_open()
+        ref = _records.move(self.store, id, tier, reason=reason, actor=actor or self.actor, session_id=self.session_id)
+        self._sync_if_ready()
+        return ref
+
+    def promote(self, id: str, to: str | None = None, *, reason: str = "promoted", actor: str | None = None) -> MemoryRef:
+        """Move a memory one tier up (session -> working -> long-term), or to ``to``."""
+        row = _records.get_row(self.store, id, active=True)
+        target = to or TIERS[min(TIERS.index(row["tier"]) + 1, len(TIERS) - 1)]
+        return self.move(row["id"], target, reason=reason, actor=actor)
+
+    def mark_sensitive(self, id: str, sensitive: bool = True, *, reason: str = "marked by the operator",
+                       actor: str | None = None) -> None:
+        """Flag a memory as sensitive (never sent to a remote model) or clear the flag."""
+        self._check_open()
+        _records.mark(self.store, id, sensitive=sensitive, actor=actor or self.actor, reason=reason)
+
+    def purge(self, id: str, *, reason: str, actor: str | None = None) -> list[str]:
+        """Remove a memory's text (every version) and vectors for good; the events keep only hashes."""
+        self._check_open()
+        hashes = _records.purge(self.store, id, reason=reason, actor=actor or self.actor)
+        self._sync_if_ready()
+        return hashes
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, id: str) -> dict[str, Any]:
+        """The current record of a memory (text, tier, kind, meta, provenance, status)."""
+        return _records.get_row(self.store, id)
+
+    def history(self, id: str) -> list[Version]:
+        """Every version of a memory, oldest first (forgotten memories keep theirs)."""
+        return _records.history(self.store, id)
+
+    def audit(self, id: str) -> list[Any]:
+        """Every event about a memory: who did what, when and why."""
+        mid = memory_id_of(id)
+        events = self.store.events(entity=f"memory:{mid}")
+        if not events:
+            from .._errors import NotFoundError
+
+            raise NotFoundError(f"no memory with id {mid!r}", id=mid)
+        return events
+
+    def is_sensitive(self, id: str) -> bool:
+        """Whether the model layer must keep this memory away from remote models."""
+        return bool(self.get(id)["sensitive"])
+
+    def recall(self, query: str, k: int = 10, tier: str | Sequence[str] | None = None,
+               where: Mapping[str, Any] | None = None, since: datetime | str | None = None,
+               until: datetime | str | None = None, *, kind: str | Sequence[str] | None = None,
+               client: str | None = None, project: str | None = None, now: datetime | None = None,
+               params: RetrievalParams | None = None) -> Hits:
+        """The ``k`` memories that best answer ``query``, each with ``why`` and ``ref``.
+
+        Filters are exact: ``tier``/``kind`` (one or several), ``client``,
+        ``project``, ``where`` (meta key -> value, or a list of accepted
+        values), ``since``/``until`` (event time, else record time). Date
+        words in the query ("last week", "in May 2023") are read relative to
+        ``now`` and favour memories from that window.
+        """
+        self._check_open()
+        if not isinstance(query, str) or not query.strip():
+            raise ValidationError("recall needs a non-empty query string", field="query")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValidationError(f"k must be a positive int, got {k!r}", field="k")
+        engine = self._ready_engine()
+        mask = self._mask(engine, tier, kind, client, project, where, since, until)
+        np = __import__("numpy")
+
+        def dense(text: str, n: int, m: Any, feedback: list[int] | None, weight: float) -> tuple[Any, Any]:
+            if engine.index.ntotal == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            vec = self._query_vector(text)
+            if feedback and weight:  # pseudo-relevance feedback: move the query toward its top hits
+                tops = [v for v in (engine.vector_of(s) for s in feedback) if v is not None]
+                if tops:
+                    vec = vec + weight * np.mean(tops, axis=0)
+                    vec = vec / max(float(np.linalg.norm(vec)), 1e-9)
+            return engine.dense(vec, n, m)
+
+        ranked = rank(engine.cat, query, k, mask, dense, params or self.params, now=now)
+        hits = Hits(self._hits(engine, ranked))
+        hits.query = query
+        return hits
+
+    def _hits(self, engine: Engine, ranked: list[Any]) -> list[Hit]:
+        if not ranked:
+            return []
+        ids = [engine.cat.ids[r.slot] for r in ranked]
+        rows = {r["id"]: _records.decode(dict(r)) for r in self.store.query(
+            "SELECT m.*, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
+            f"WHERE m.id IN ({','.join('?' * len(ids))})", ids)}
+        out = []
+        for r in ranked:
+            row = rows.get(engine.cat.ids[r.slot])
+            if row is None or row["status"] != "active" or row["text"] is None:
+                continue  # changed by another process since the last sync
+            out.append(Hit(id=row["id"], text=row["text"], score=round(float(r.score), 6), meta=row["meta"], why=r.why,
+                           version=row["version"], tier=row["tier"], kind=row["kind"], source=row["source"],
+                           source_ref=row["source_ref"], derived_from=row["derived_from"], event_time=row["event_time"],
+                           created_at=row["created_at"], sensitive=row["sensitive"]))
+        return out
+
+    def _mask(self, engine: Engine, tier: Any, kind: Any, client: Any, project: Any, where: Any, since: Any, until: Any) -> Any:
+        np = __import__("numpy")
+        cat = engine.cat
+        mask = cat.active[:cat.size].copy()
+        if tier is not None:
+            tiers = [tier] if isinstance(tier, str) else list(tier)
+            codes = [TIERS.index(_records.check_tier(t)) for t in tiers]
+            mask &= np.isin(cat.tier[:cat.size], codes)
+        if kind is not None:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            for k_ in kinds:
+                _records.check_kind(k_, self.extra_kinds)
+            mask &= np.isin(cat.kind[:cat.size], [cat.kind_codes.get(k_, -1) for k_ in kinds])
+        for name, value, column in (("client", client, cat.client), ("project", project, cat.project)):
+            if value is not None:
+                mask &= np.fromiter((c == value for c in column), bool, count=cat.size)
+        if where:
+            if not isinstance(where, Mapping):
+                raise ValidationError(f"where must be a dict of meta key -> value, got {type(where).__name__}", field="where")
+            for key, value in where.items():
+                values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+                mask &= cat.where_mask(key, values)
+        if since is not None or until is not None:
+            ts = cat.ts[:cat.size]
+            with np.errstate(invalid="ignore"):
+                if since is not None:
+                    mask &= ts >= _records_epoch(since, "since")
+                if until is not None:
+                    mask &= ts < _records_epoch(until, "until")
+        return mask
+
+    def _query_vector(self, query: str) -> Any:
+        v = self._qcache.get(query)
+        if v is None:
+            v = self.embedder.query_vector(query)
+            self._qcache[query] = v
+            if len(self._qcache) > 256:
+                self._qcache.popitem(last=False)
+        else:
+            self._qcache.move_to_end(query)
+        return v
+
+    # -- embeddings ------------------------------------------------------------------
+
+    def pending(self) -> int:
+        """Active memories whose text has no vector for the current model yet."""
+        return int(self.store.scalar(
+            "SELECT count(*) FROM memories m LEFT JOIN memory_embeddings e ON e.content_hash=m.content_hash AND e.model_id=? "
+            "WHERE m.status='active' AND e.content_hash IS NULL", (self.embedder.model_id,)))
+
+    def embed_pending(self, *, progress: bool | None = None) -> int:
+        """Embed every active memory still waiting for a vector (after a failure or a model change)."""
+        self._check_open()
+        rows = self.store.query(
+            "SELECT DISTINCT c.hash, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
+            "LEFT JOIN memory_embeddings e ON e.content_hash=m.content_hash AND e.model_id=? "
+            "WHERE m.status='active' AND e.content_hash IS NULL AND c.text IS NOT NULL", (self.embedder.model_id,))
+        return self._embed({r[0]: r[1] for r in rows}, progress=progress, known_missing=True)
+
+    def _embed(self, texts: dict[str, str], *, progress: bool | None, known_missing: bool = False) -> int:
+        """Embed the texts whose hash has no vector for the model yet; returns how many were embedded."""
+        model_id = self.embedder.model_id
+        self._ensure_model(model_id)
+        hashes = list(texts)
+        if not known_missing:
+            have: set[str] = set()
+            for start in range(0, len(hashes), 500):
+                part = hashes[start:start + 500]
+                have.update(r[0] for r in self.store.query(
+                    f"SELECT content_hash FROM memory_embeddings WHERE model_id=? AND content_hash IN ({','.join('?' * len(part))})",
+                    (model_id, *part)))
+            hashes = [h for h in hashes if h not in have]
+        if not hashes:
+            return 0
+        batch_texts = [texts[h] for h in hashes]
+        done = 0
+
+        def store_batch(positions: list[int], vectors: Any) -> None:
+            nonlocal done
+            now = iso()
+            rows = [(hashes[p], model_id, int(vectors.shape[1]), vectors[i].astype("float32").tobytes(), now)
+                    for i, p in enumerate(positions)]
+            with self.store.atomic() as conn:
+                conn.executemany("INSERT OR IGNORE INTO memory_embeddings VALUES (?,?,?,?,?)", rows)
+                conn.executemany("DELETE FROM memory_embed_failures WHERE content_hash=? AND model_id=?",
+                                 [(r[0], model_id) for r in rows])
+            done += len(rows)
+
+        failures = self.embedder.embed(batch_texts, store_batch, progress=progress)
+        if failures:
+            now = iso()
+            with self.store.atomic() as conn:
+                for f in failures:
+                    conn.executemany(
+                        "INSERT INTO memory_embed_failures VALUES (?,?,1,?,?) ON CONFLICT(content_hash, model_id) "
+                        "DO UPDATE SET attempts=attempts+1, last_error=excluded.last_error, at=excluded.at",
+                        [(hashes[p], model_id, f.error, now) for p in f.positions])
+            n = sum(len(f.positions) for f in failures)
+            warnings.warn(f"{n} memories could not be embedded ({failures[0].error}); they are kept, found by keyword "
+                          "search, and retried by wb.memory.embed_pending()", MemoryWarning, stacklevel=3)
+        if self._engine is not None and self._engine.ready:
+            self._engine.sync()
+            if done >= SAVE_AFTER:
+                self._engine.save()
+        return done
+
+    def _ensure_model(self, model_id: str) -> None:
+        active = self.store.scalar("SELECT model_id FROM memory_models WHERE active=1")
+        if active == model_id:
+            return
+        if active is not None:
+            log.info("embedding model changed from %s to %s: re-embedding", active, model_id)
+        self.store.emit("memory.model_changed", "memory_model:" + model_id,
+                        {"model_id": model_id, "dim": self.embedder.dim, "previous": active}, actor="system")
+
+    def migrate_embeddings(self, *, progress: bool | None = True) -> int:
+        """Re-embed every active memory with the configured model (after ``[models] embedding`` changed)."""
+        self._ensure_model(self.embedder.model_id)
+        n = self.embed_pending(progress=progress)
+        if self._engine is not None and self._engine.model_id != self.embedder.model_id:
+            self._engine = None
+        return n
+
+    # -- caches ----------------------------------------------------------------------
+
+    def _ready_engine(self) -> Engine:
+        if self._engine is None or self._engine.model_id != self.embedder.model_id:
+            active = self.store.scalar("SELECT model_id FROM memory_models WHERE active=1")
+            if active is not None and active != self.embedder.model_id:
+                self.migrate_embeddings()
+            self._engine = Engine(self.store, self.paths.index, self.embedder.model_id, self.embedder.dim,
+                                  exact_max=int(self.config.get("memory.exact_max") or 200_000),
+                                  nprobe=int(self.config.get("memory.nprobe") or 32))
+        self._engine.sync()
+        return self._engine
+
+    def _sync_if_ready(self) -> None:
+        if self._engine is not None and self._engine.ready:
+            self._engine.sync()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            from .._errors import WorkspaceError
+
+            raise WorkspaceError("this workspace's memory is closed; open the workspace again (Workbench.open)")
+
+    def close(self) -> None:
+        """End the session: expire its session-tier memories, save the index, disconnect Dask."""
+        if self._closed:
+            return
+        try:
+            from ._retention import end_session
+
+            end_session(self)
+            if self._engine is not None:
+                self._engine.sync()
+                self._engine.save()
+        finally:
+            self.embedder.close()
+            self._closed = True
+
+    def __repr__(self) -> str:
+        n = self.store.scalar("SELECT count(*) FROM memories WHERE status='active'")
+        return f"<Memory {n} active memories, model {self.embedder.model_id}>"
+
+
+def _records_epoch(value: Any, field: str) -> float:
+    from ._catalog import epoch
+
+    return epoch(_records.to_time(value, field=field))
