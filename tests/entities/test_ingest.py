@@ -76,7 +76,10 @@ def test_changed_file_writes_one_event_and_fixed_file_clears_rejection(tmp_path:
         before = wb.store.last_seq()
         report = wb.ingest()
         assert report.written == {"artifact": 1}
-        assert wb.store.last_seq() == before + 1
+        added = wb.store.events(since_seq=before)
+        # one artifact event; memory keeps the old text as a version and adds the new one
+        assert [e.type for e in added] == ["artifact.upserted", "memory.updated"]
+        assert added[1].cause_id is None or added[1].cause_id == added[0].id
         # fix the malformed e-mail: the rejection goes away, the message arrives
         (biz / "emails" / "30-malformed.eml").write_text(
             "From: Someone <someone@example.org>\nTo: maja@lindgren-advisory.com\n"
