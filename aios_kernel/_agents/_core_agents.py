@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._models import GenRequest
+from .._models import GenRequest, grounded
 from ._business import owner
 from ._memory_seam import recall
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
@@ -61,7 +61,8 @@ class Synthesizer(Agent):
         prompt = f"{instruction}\n\nNotes:\n" + "\n".join(lines)
         g = ctx.generate([GenRequest("synthesis", prompt, system=self.SYSTEM, fallback=fallback, template=template,
                                      variables={"owner": owner(ctx.config), **variables}, slot=slot, max_new_tokens=120,
-                                     sensitive=any(e.get("sensitive") for e in evs), validate=_bullets)])[0]
+                                     sensitive=any(e.get("sensitive") for e in evs),
+                                     validate=_all(_bullets, grounded(" ".join(str(e.get("snippet", "")) for e in evs))))])[0]
         ev = [Evidence.from_json(e) for e in evs[:5]]
         conf = 0.75 if g.from_model else 0.65
         return AgentResult({"text": g.text, "subject": g.subject, "tier": g.tier, "id": id, "raw": g.raw,
@@ -76,6 +77,13 @@ def _first_sentence(text: str) -> str:
         if stop in text:
             return text.split(stop, 1)[0] + stop.strip()
     return text[:160]
+
+
+def _all(*checks: Any) -> Any:
+    def check(text: str) -> str | None:
+        return next((r for c in checks if (r := c(text)) is not None), None)
+
+    return check
 
 
 def _bullets(text: str) -> str | None:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from .._models import GenRequest
+from .._models import GenRequest, grounded
 from ._business import as_of, client_row, first_name, handled_items, own_address, owner, primary_contact
 from ._memory_seam import snippet
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
@@ -140,6 +140,7 @@ class DraftFollowup(Agent):
                 "followup", f"Meeting: {m['title']} ({m['date']})\nNotes:\n{(secs.get(key) if key else body)[:1200]}\n\n"
                 "Summarise what was discussed and decided in two sentences.",
                 system=self.SYSTEM, fallback=fallback, template="followup_meeting", slot="summary", max_new_tokens=80,
+                validate=grounded(body),
                 variables={"subject": m["title"], "contact_first_name": n["greeting"], "action_items": listing, "owner": me}))
             items.append({"meeting_id": m["id"], "to": n["to"], "client_name": client["name"] if client else None,
                           "title": m["title"], "action_items": n["action_items"],

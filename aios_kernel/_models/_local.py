@@ -11,8 +11,11 @@ Decoding is greedy, so the same prompt gives the same text (and can be cached).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import threading
+from collections.abc import Iterator
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +93,25 @@ def is_loaded() -> bool:
     return MODEL_ID in _LOADED
 
 
+@contextlib.contextmanager
+def _quiet_gguf() -> Iterator[None]:
+    """Silence the progress bar transformers draws while de-quantising gguf tensors (it lands in notebooks and logs)."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def _load() -> LocalLM:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -106,7 +128,7 @@ def _load() -> LocalLM:
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_gguf():
             warnings.simplefilter("ignore")
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)

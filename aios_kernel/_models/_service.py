@@ -22,7 +22,7 @@ from .._ids import iso, new_id
 from ._accounting import price
 from ._cache import ResponseCache, cache_key
 from ._router import Route, Router
-from ._templates import load_template, render, split_subject
+from ._templates import load_template, placeholders, render, split_subject
 
 BAD_OUTPUT = re.compile(
     r"as an ai|as a (helpful )?(ai|language model|assistant)|language model|i('m| am) (sorry|unable|not able)|"
@@ -94,6 +94,40 @@ def default_validation(text: str) -> str | None:
     return None
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_WORDS = re.compile(r"[a-zäöüßéèøåæ]{4,}")
+_SCAFFOLD = re.compile(r"^\s*(meeting|notes|subject|message|email|summary)\s*:", re.I | re.M)
+_COMMON = frozenset("that this with from have will been were they their them what when which would could should about "
+                    "also into over more most some such than then there these those very your yours ours just like "
+                    "make made need needs want wants asked asks said says summary meeting discussed decided".split())
+
+
+def grounded(source: str, *, min_overlap: float = 0.6) -> Callable[[str], str | None]:
+    """A validator: the output may only use numbers found in ``source`` and mostly its words.
+
+    A small model asked to summarise invents dates and figures; this catches
+    them (and prompt text echoed back) so the extractive fallback is used.
+    """
+    src = source.lower()
+    src_numbers = {n.rstrip("%").replace(",", ".") for n in _NUMBER.findall(src)}
+    src_words = set(_WORDS.findall(src))
+
+    def check(text: str) -> str | None:
+        if _SCAFFOLD.search(text):
+            return "it repeats the prompt's labels"
+        invented = [n for n in _NUMBER.findall(text.lower()) if n.rstrip("%").replace(",", ".") not in src_numbers]
+        if invented:
+            return f"numbers not in the source: {', '.join(invented[:3])}"
+        words = [w for w in _WORDS.findall(text.lower()) if w not in _COMMON]
+        if words:
+            overlap = sum(w in src_words for w in words) / len(words)
+            if overlap < min_overlap:
+                return f"only {overlap:.0%} of its words are in the source"
+        return None
+
+    return check
+
+
 class Models:
     """The model tiers of one workspace; see the module docstring."""
 
@@ -136,6 +170,11 @@ class Models:
         if self.generator == "template":
             self._fallback(requests, pending, raws, usage, "the generator is set to the template tier", trace)
             return self._finish(requests, raws, usage)
+        frame_only = [i for i in pending if requests[i].template and requests[i].slot not in
+                      placeholders(load_template(self.store, requests[i].template))]
+        if frame_only:  # nothing for a model to write: do not spend a generation on it
+            self._fallback(requests, frame_only, raws, usage, "the template has no slot for model text", trace)
+            pending = [i for i in pending if i not in set(frame_only)]
 
         # 1. cache
         model_id = self._model_id()

@@ -149,6 +149,12 @@ class TaskRunner:
         if not isinstance(result, _agents.AgentResult):
             raise WorkflowError(f"agent {agent.ident} returned {type(result).__name__}, not an AgentResult", step=step.name)
         _agents.check_types(agent, result.outputs, "output")
+        if ctx.cost.calls and result.cost is not ctx.cost:
+            # model calls made through the context are this step's cost, whatever the agent reported
+            total = _agents.Cost()
+            total.add(ctx.cost)
+            total.add(result.cost)
+            result.cost = total
         if step.action:
             self._action(t, idx, step, agent, result, ctx, started, cpu0, span_id)
             return

