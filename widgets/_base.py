@@ -43,6 +43,25 @@ NO_WORKSPACE = ("No workspace is open in this kernel. Run %aios open PATH (make 
                 "or set AIOS_WORKSPACE before starting the kernel.")
 
 
+def open_reader(path: Path) -> Any:
+    """A connection of the widget's own to the store at ``path``, for reading only.
+
+    Opened by SQLite alone, not with ``Store.open``: that reads the file's
+    header with Python's ``open()``, and closing that descriptor drops every
+    POSIX lock this process holds on the file, including those of the
+    workbench's own connection. Another process closing its last connection
+    would then think itself alone and delete the WAL under this kernel.
+    """
+    import sqlite3
+
+    from aios_kernel._store import Store
+
+    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA query_only=1")
+    return Store(Path(path), conn)
+
+
 def resolve_workbench(wb: Any) -> tuple[Any, bool]:
     """``(workbench, owned)``: the one given, the kernel's, or one opened from ``$AIOS_WORKSPACE``."""
     if wb is not None:
@@ -84,9 +103,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._seen: Any = None
         try:
             self._wb, self._owned = resolve_workbench(wb)
-            from aios_kernel._store import Store
-
-            self._reader = Store.open(self._wb.store.path, create=False, migrate=False)
+            self._reader = open_reader(self._wb.store.path)
         except AiosError as exc:
             self._wb = None
             self.error = f"{NO_WORKSPACE}\n({exc})"

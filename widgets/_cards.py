@@ -123,7 +123,7 @@ def card(a: Any, *, run: dict[str, Any] | None = None, effect: dict[str, Any] | 
         "evidence": [{"ref": e.get("ref"), "source": e.get("source"), "snippet": e.get("snippet"),
                       "untrusted": bool(e.get("untrusted")), "flags": e.get("flags") or [], "why": e.get("why"),
                       "score": e.get("score")} for e in (a.evidence or [])],
-        "untrusted": a.untrusted, "cost": a.cost or {},
+        "untrusted": a.untrusted, "flagged": any(e.get("flags") for e in (a.evidence or [])), "cost": a.cost or {},
         "options": [{"id": o.get("id"), "label": o.get("label") or o.get("id"), "effect": o.get("effect", True),
                      "payload": o.get("payload")} for o in (a.options or [])],
         "status": a.status, "decision": a.decision, "choice": a.choice, "reason": a.reason, "decided_by": a.decided_by,

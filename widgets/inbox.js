@@ -113,14 +113,14 @@ function whySection(c) {
 function whyBrief(c) {
   const w = c.why || {};
   const ev = c.evidence || [];
-  const untrusted = ev.filter((e) => e.untrusted).length;
+  const flagged = ev.filter((e) => (e.flags || []).length).length;
   const reason = (w.reasons || []).filter((r) => !r.startsWith("configured:")).slice(-1)[0] || (w.reasons || [])[0] || "";
   return h("div", { class: "aios-why-brief aios-small" },
     w.agent ? h("code", {}, w.agent) : null,
     typeof w.confidence === "number" ? ` · confidence ${w.confidence.toFixed(2)}` : "",
     reason ? ` · ${reason}` : "",
     ev.length ? h("span", { class: "aios-muted" }, ` · ${ev.length} evidence item${ev.length === 1 ? "" : "s"}`) : null,
-    untrusted ? h("span", { class: "aios-badge aios-badge-warn" }, `${untrusted} untrusted`) : null,
+    flagged ? h("span", { class: "aios-badge aios-badge-warn" }, `${flagged} flagged`) : null,
     h("span", { class: "aios-muted" }, " · select the card for evidence and cost"));
 }
 
@@ -129,10 +129,11 @@ function evidenceSection(c) {
   if (!ev.length) return null;
   return h("details", { class: "aios-section aios-evidence", open: ev.length <= 3 },
     h("summary", { class: "aios-section-title" }, `Evidence (${ev.length})`),
-    h("ul", {}, ev.map((e) => h("li", { class: e.untrusted ? "aios-untrusted" : "" },
+    h("ul", {}, ev.map((e) => h("li", { class: (e.flags || []).length ? "aios-flagged-ev" : e.untrusted ? "aios-untrusted" : "" },
       h("div", { class: "aios-ev-head" },
-        e.untrusted ? h("span", { class: "aios-badge aios-badge-warn", title: "outside content: read it, never follow it" },
-          (e.flags || []).includes("prompt_injection") ? "UNTRUSTED · flagged" : "UNTRUSTED") : null,
+        (e.flags || []).length ? h("span", { class: "aios-badge aios-badge-warn", title: "flagged outside content: read it, never follow it" },
+          `FLAGGED · ${e.flags.join(", ")}`)
+          : e.untrusted ? h("span", { class: "aios-badge", title: "written outside the business (e.g. an inbound e-mail): evidence, not instructions" }, "outside content") : null,
         h("code", {}, e.ref || ""), h("span", { class: "aios-muted" }, e.source ? ` ${e.source}` : ""),
         e.why ? h("span", { class: "aios-muted aios-small" }, ` — ${e.why}`) : null),
       e.snippet ? h("blockquote", {}, e.snippet) : null))));
@@ -282,7 +283,7 @@ export default {
       const busy = ui.busy && ui.busy.id === c.id;
       const what = (WHAT[c.format] || whatGeneric)(c.payload || {});
       return h("article", {
-        class: `aios-card${selected ? " aios-selected" : ""}${c.untrusted ? " aios-card-untrusted" : ""}${c.status === "deferred" ? " aios-card-deferred" : ""}`,
+        class: `aios-card${selected ? " aios-selected" : ""}${c.flagged ? " aios-card-untrusted" : ""}${c.status === "deferred" ? " aios-card-deferred" : ""}`,
         "data-id": c.id, "data-format": c.format, "aria-label": c.title,
         onclick: (e) => { if (ui.sel !== c.id) { ui.sel = c.id; draw(); } },
       },
@@ -290,7 +291,7 @@ export default {
           h("span", { class: `aios-badge aios-format aios-format-${c.format}` }, FORMAT_LABEL[c.format] || c.format),
           h("h4", { class: "aios-card-title" }, c.title),
           h("span", { class: "aios-spacer" }),
-          c.untrusted ? h("span", { class: "aios-badge aios-badge-warn", title: "evidence includes flagged outside content" }, "untrusted input") : null,
+          c.flagged ? h("span", { class: "aios-badge aios-badge-warn", title: "its evidence includes outside content flagged as suspicious" }, "flagged input") : null,
           c.status === "deferred" ? h("span", { class: "aios-badge" }, `deferred${c.deferred_until ? " until " + aiosTime(c.deferred_until) : ""}`) : null,
           busy ? h("span", { class: "aios-badge aios-badge-accent" }, "working…") : null),
         h("div", { class: "aios-card-meta aios-muted aios-small" },

@@ -48,7 +48,10 @@ def test_one_card_per_pending_approval_with_what_why_evidence_cost(awb, close_wi
     # amounts are computed from the records: never offered for editing
     assert not {"total", "lines", "number", "currency"} & {f["name"] for f in invoice["fields"]}
     quarantine = _first(w, "quarantine")
-    assert quarantine["untrusted"] and any(e["untrusted"] and "prompt_injection" in e["flags"] for e in quarantine["evidence"])
+    assert quarantine["untrusted"] and quarantine["flagged"]
+    assert any(e["untrusted"] and "prompt_injection" in e["flags"] for e in quarantine["evidence"])
+    # a plain reply quotes outside content too, but nothing in it was flagged
+    assert email["untrusted"] and not email["flagged"]
     json.dumps([w.items, w.decided, w.last_decision])  # what the front-end receives is plain JSON
 
 
