@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from ._orchestrator import _cli as _orchestrator_cli  # noqa: E402,F401  (aios run/approve/resume/replay ...)
+from ._memory import _commands as _memory_commands  # noqa: E402,F401  (aios memory ...)
 
 if __name__ == "__main__":
     sys.exit(main())

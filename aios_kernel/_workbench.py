@@ -130,7 +130,7 @@ class Workbench(ExecutionMixin):
         if "memory" not in self._parts:
             from ._memory import Memory
 
-            self._parts["memory"] = Memory(self.store, self.paths, self.config)
+            self._parts["memory"] = Memory(self.store, self.paths, self.config, models=lambda: self.models)
         return self._parts["memory"]
 
     # -- records -------------------------------------------------------------------------
@@ -140,7 +140,9 @@ class Workbench(ExecutionMixin):
         source = folder or self.config.get("workspace.data_dir")
         if not source:
             raise WorkspaceError("no folder to ingest: pass one, or set [workspace] data_dir in aios.toml", path=self.paths.config)
-        return _entities.ingest_folder(self.store, Path(source))
+        report = _entities.ingest_folder(self.store, Path(source))
+        self.memory.ingest_artifacts()  # notes, meetings, documents, e-mails become memories (idempotent)
+        return report
 
     def records(self, table: str) -> list[dict[str, Any]]:
         """Current rows of one entity table (``clients``, ``projects``, ``artifacts`` ...)."""

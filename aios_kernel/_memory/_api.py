@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +26,12 @@ from ._types import Hit, Hits, MemoryRef, Version, memory_id_of
 
 if TYPE_CHECKING:
     import polars as pl
+    from matplotlib.figure import Figure
 
     from .._workspace import Config, WorkspacePaths
+    from ._artifacts import ArtifactReport
+    from ._explore import Stats
+    from ._retention import PruneReport
 
 log = logging.getLogger("aios.memory")
 
@@ -44,8 +48,9 @@ class Memory:
     """
 
     def __init__(self, store: Store, paths: WorkspacePaths, config: Config, *, embedder: Any = None,
-                 actor: str = "operator") -> None:
+                 actor: str = "operator", models: Callable[[], Any] | None = None) -> None:
         self.store = store
+        self._models = models
         self.paths = paths
         self.config = config
         self.actor = actor
@@ -229,7 +234,8 @@ class Memory:
             out.append(Hit(id=row["id"], text=row["text"], score=round(float(r.score), 6), meta=row["meta"], why=r.why,
                            version=row["version"], tier=row["tier"], kind=row["kind"], source=row["source"],
                            source_ref=row["source_ref"], derived_from=row["derived_from"], event_time=row["event_time"],
-                           created_at=row["created_at"], sensitive=row["sensitive"]))
+                           created_at=row["created_at"], sensitive=row["sensitive"], client=row["client_id"],
+                           project=row["project_id"]))
         return out
 
     def _mask(self, engine: Engine, tier: Any, kind: Any, client: Any, project: Any, where: Any, since: Any, until: Any) -> Any:
@@ -354,6 +360,74 @@ class Memory:
         if self._engine is not None and self._engine.model_id != self.embedder.model_id:
             self._engine = None
         return n
+
+    # -- upkeep ----------------------------------------------------------------------
+
+    def prune(self, *, now: datetime | None = None, dry_run: bool = False) -> PruneReport:
+        """Expire what the retention policies (``[memory.retention.*]``) and ttls say must go; each removal is an event."""
+        from ._retention import prune
+
+        self._check_open()
+        return prune(self, now=now, dry_run=dry_run)
+
+    def condense(self, *, episode: str | None = None, session: str | None = None, ids: Sequence[str] | None = None,
+                 max_facts: int = 5, actor: str = "agent:condenser") -> list[MemoryRef]:
+        """Summarise one episode (meta session/thread), kernel session or list of memories into facts.
+
+        The facts go to the working tier, each ``derived_from`` every source
+        memory; the local model writes them (through ``wb.models``), an
+        extractive summary stands in when it cannot.
+        """
+        from ._condense import condense
+
+        self._check_open()
+        return condense(self, episode=episode, session=session, ids=ids, max_facts=max_facts, actor=actor)
+
+    def models(self) -> Any:
+        """The generation service condensation uses (the workbench's ``wb.models``)."""
+        if self._models is not None:
+            return self._models()
+        if "models" not in self.__dict__:
+            from .._models import Models
+
+            self.__dict__["models"] = Models(self.store, self.config)
+        return self.__dict__["models"]
+
+    def ingest_artifacts(self, *, progress: bool | None = None) -> ArtifactReport:
+        """Bring the workspace's artifacts (notes, meetings, documents, e-mails) into memory; idempotent."""
+        from ._artifacts import ingest_artifacts
+
+        self._check_open()
+        return ingest_artifacts(self, progress=progress)
+
+    # -- looking around --------------------------------------------------------------
+
+    def frame(self, *, status: str | None = "active", tier: str | None = None, kind: str | None = None) -> pl.DataFrame:
+        """Memories as a polars DataFrame (``status=None`` for all, forgotten ones included)."""
+        from ._explore import frame
+
+        return frame(self.store, self.embedder.model_id, status=status, tier=tier, kind=kind)
+
+    def plot(self, *, by: str = "tier") -> Figure:
+        """Growth of active memories over time by ``tier``, ``kind`` or ``tier_kind`` (a matplotlib Figure)."""
+        from ._explore import plot_growth
+
+        return plot_growth(self.store, by=by)
+
+    def stats(self) -> Stats:
+        """Counts by tier, kind and status, and how many wait for a vector."""
+        from ._explore import stats
+
+        return stats(self.store, self.embedder.model_id, self.pending())
+
+    def explore(self, query: str = "") -> Any:
+        """The interactive memory explorer widget (search, history, correct, forget)."""
+        from aios_kernel.widgets import explore_memory
+
+        return explore_memory(self, query)
+
+    def _repr_html_(self) -> str:
+        return self.stats()._repr_html_()
 
     # -- caches ----------------------------------------------------------------------
 

@@ -149,9 +149,10 @@ class DaskEmbedder:
         s = self.settings
         futures = {}
         for positions in batches:
-            fut = client.submit(embed_batch, s.model, s.int8, s.threads, [texts[i] for i in positions], pure=False)
+            # One model thread per task, as on the local scheduler: the same arithmetic, the same vectors.
+            fut = client.submit(embed_batch, s.model, s.int8, s.threads or 1, [texts[i] for i in positions], pure=False)
             futures[fut.key] = (fut, positions)
-        for fut in as_completed([f for f, _ in futures.values()]):
+        for fut in as_completed([f for f, _ in futures.values()], loop=client.loop):
             positions = futures[fut.key][1]
             try:
                 yield positions, fut.result()

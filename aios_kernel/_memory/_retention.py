@@ -57,12 +57,17 @@ class PruneReport:
 
 def policies(config: Any) -> dict[tuple[str, str | None], dict[str, float]]:
     """``(tier, kind or None) -> {"ttl_days", "max_records"}`` from ``[memory.retention]``."""
+    from .._errors import ConfigError, ValidationError
     from ._records import check_tier
 
     out: dict[tuple[str, str | None], dict[str, float]] = {}
     for key, table in (config.get("memory.retention") or {}).items():
         tier_name, _, kind = key.partition(".")
-        tier = check_tier(tier_name)
+        try:
+            tier = check_tier(tier_name)
+        except ValidationError as exc:
+            raise ConfigError(f"[memory.retention.{key}]: {exc}", path=getattr(config, "path", None),
+                              key=f"memory.retention.{key}") from None
         out[(tier, kind or None)] = {"ttl_days": table.get("ttl_days", 0), "max_records": table.get("max_records", 0)}
         for sub, value in table.items():
             if isinstance(value, dict):

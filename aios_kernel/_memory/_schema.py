@@ -210,3 +210,5 @@ def _model_changed(conn: sqlite3.Connection, event: Event) -> None:
         " dim=excluded.dim, activated_at=excluded.activated_at, event_seq=excluded.event_seq",
         (p["model_id"], p["dim"], event.at, event.seq),
     )
+
+memory.add_migration(Migration(2, "source_ref_index", "CREATE INDEX memories_source ON memories(source_ref);"))

@@ -91,6 +91,8 @@ class Hit:
     created_at: str = ""
     sensitive: bool = False
     """True: the model layer must not send this text to a remote model."""
+    client: str | None = None
+    project: str | None = None
 
     @property
     def ref(self) -> MemoryRef:

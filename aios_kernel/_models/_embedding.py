@@ -25,6 +25,8 @@ from typing import Any
 
 _CACHE: dict[tuple[str, bool], Embedder] = {}
 _LOCK = threading.Lock()
+LOADS: list[str] = []
+"""Model ids loaded by this process, in order (one entry per load: it should happen once)."""
 
 
 @dataclass
@@ -134,6 +136,7 @@ def _load(folder: Path, model_id: str, int8: bool) -> Embedder:
     if int8:
         model = _quantise(model, torch)
         model_id += "+int8"
+    LOADS.append(model_id)
     return Embedder(model_id, folder, int(model.config.hidden_size), max_length, tokenizer, model)
 
 

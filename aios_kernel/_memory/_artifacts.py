@@ -1,0 +1,131 @@
+"""Artifacts (notes, meetings, documents, e-mails) flowing into memory.
+
+Each artifact is cut into passages of up to about ``PASSAGE_CHARS``
+characters along its headings and paragraphs, each passage prefixed with the
+artifact's title (and for e-mails the sender) so it stands on its own. A
+passage is a memory: kind = the artifact's kind, ``source`` file or email,
+``source_ref`` ``artifact:<id>``, meta ``artifact_id``/``title``/``chunk``
+plus the artifact's own meta (an e-mail's ``from``, ``thread_id``, ``flags``,
+``untrusted``), event time = the artifact's date, episode = the e-mail
+thread or the artifact, so neighbouring passages expand each other.
+
+Idempotent: an unchanged artifact writes nothing (content hashes); a changed
+passage becomes a new version of its memory (reason "source changed"); a
+passage that no longer exists is forgotten. Templates are not memories.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._store import _json
+
+if TYPE_CHECKING:
+    from ._api import Memory
+
+PASSAGE_CHARS = 1000
+TIER_OF_KIND = {"document": "long-term"}
+SKIP_KINDS = {"template"}
+ACTOR = "ingest"
+
+
+@dataclass
+class ArtifactReport:
+    """What ``ingest_artifacts`` did."""
+
+    artifacts: int = 0
+    created: int = 0
+    updated: int = 0
+    forgotten: int = 0
+    unchanged: int = 0
+    refs: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"memory from {self.artifacts} artifacts: {self.created} passages new, {self.updated} updated, "
+                f"{self.forgotten} forgotten, {self.unchanged} unchanged")
+
+
+def passages(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
+    """``text`` cut at headings and blank lines into pieces of at most ``limit`` characters (a longer paragraph is cut at sentences)."""
+    blocks: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=#{1,6}\s)", text.strip()):
+        block = block.strip()
+        while len(block) > limit:
+            cut = max(block.rfind(". ", 0, limit), block.rfind("\n", 0, limit))
+            cut = cut + 1 if cut > limit // 3 else limit
+            blocks.append(block[:cut].strip())
+            block = block[cut:].strip()
+        if block:
+            blocks.append(block)
+    out: list[str] = []
+    for b in blocks:
+        heading_alone = bool(out) and re.fullmatch(r"#{1,6}\s.*", out[-1]) is not None
+        if out and (len(out[-1]) + len(b) + 2 <= limit or heading_alone) and len(out[-1]) + len(b) + 2 <= 2 * limit:
+            out[-1] = f"{out[-1]}\n\n{b}"
+        else:
+            out.append(b)
+    return out
+
+
+def items_for(artifact: dict[str, Any]) -> list[dict[str, Any]]:
+    meta = dict(artifact.get("meta") or {})
+    kind = artifact["kind"]
+    head = artifact["title"]
+    if kind == "email":
+        sender = meta.get("from_name") or meta.get("from") or ""
+        head = f"{artifact['title']} (e-mail from {sender})" if sender else artifact["title"]
+    episode = meta.get("thread_id") or artifact["id"]
+    out = []
+    for i, body in enumerate(passages(artifact["body"] or "") or [artifact["title"]]):
+        m = dict(meta, artifact_id=artifact["id"], title=artifact["title"], chunk=i, path=artifact.get("source_path"))
+        out.append({"text": f"{head}\n\n{body}", "tier": TIER_OF_KIND.get(kind, "working"), "kind": kind, "meta": m,
+                    "source": "email" if kind == "email" else "file", "source_ref": f"artifact:{artifact['id']}",
+                    "event_time": artifact.get("date") or None, "client": artifact.get("client_id"),
+                    "project": artifact.get("project_id"), "episode": str(episode)})
+    return out
+
+
+def ingest_artifacts(memory: Memory, *, progress: bool | None = None) -> ArtifactReport:
+    """Bring memory in line with the ``artifacts`` table (see the module docstring)."""
+    from .. import _entities
+
+    report = ArtifactReport()
+    existing: dict[str, dict[int, tuple[str, str]]] = {}
+    for r in memory.store.query(
+            "SELECT m.id, m.source_ref, m.meta, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
+            "WHERE m.status='active' AND m.source_ref LIKE 'artifact:%'"):
+        chunk = (_json.loads(r["meta"]) or {}).get("chunk", 0)
+        existing.setdefault(r["source_ref"][len("artifact:"):], {})[int(chunk)] = (r["id"], r["text"])
+    new_items: list[dict[str, Any]] = []
+    updates: list[tuple[str, str, dict[str, Any]]] = []
+    stale: list[str] = []
+    for art in _entities.rows(memory.store, "artifacts"):
+        if art["kind"] in SKIP_KINDS:
+            continue
+        report.artifacts += 1
+        have = existing.pop(art["id"], {})
+        items = items_for(art)
+        for i, item in enumerate(items):
+            old = have.pop(i, None)
+            if old is None:
+                new_items.append(item)
+            elif old[1] == item["text"]:
+                report.unchanged += 1
+            else:
+                updates.append((old[0], item["text"], item["meta"]))
+        stale.extend(mid for mid, _ in have.values())
+    for chunks in existing.values():  # artifacts that are gone
+        stale.extend(mid for mid, _ in chunks.values())
+    if new_items:
+        refs = memory.remember_many(new_items, actor=ACTOR, progress=progress, reason="ingested from artifacts")
+        report.created = len(refs)
+        report.refs = [str(r) for r in refs]
+    for mid, text, meta in updates:
+        memory.update(mid, text, meta=meta, reason="source changed", actor=ACTOR)
+        report.updated += 1
+    for mid in stale:
+        memory.forget(mid, reason="no longer in its source artifact", actor=ACTOR)
+        report.forgotten += 1
+    return report

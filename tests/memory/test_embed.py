@@ -1,0 +1,118 @@
+"""Embeddings: batching, the pending state and retries, never twice, model migration."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aios_kernel import Workbench
+from aios_kernel._memory import MemoryWarning
+from aios_kernel._memory._embed import DaskEmbedder, EmbedSettings
+
+from .conftest import write_toml
+
+
+class FaultyEmbedder(DaskEmbedder):
+    """The real embedder, except that its next ``fail_calls`` calls lose every batch (a crashed worker)."""
+
+    def __init__(self, fail_calls: int) -> None:
+        super().__init__(EmbedSettings())
+        self.fail_calls = fail_calls
+        self.embedded: list[str] = []
+
+    def _local(self, texts: Sequence[str], batches: list[list[int]]) -> Iterator[tuple[list[int], Any]]:
+        if self.fail_calls > 0:
+            self.fail_calls -= 1
+            for b in batches:
+                yield b, RuntimeError("worker lost")
+            return
+        self.embedded.extend(texts)
+        yield from super()._local(texts, batches)
+
+
+def test_vectors_match_sentence_transformers(minilm: Any) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["short", "a somewhat longer sentence about invoices and the VAT return", "Köhler visits Bremen"] * 3
+    ours = np.zeros((len(texts), 384), np.float32)
+    DaskEmbedder(EmbedSettings(batch_size=2)).embed(texts, lambda pos, vecs: ours.__setitem__(pos, vecs))
+    theirs = SentenceTransformer(str(minilm.folder), device="cpu").encode(texts)
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_length_buckets_group_similar_lengths() -> None:
+    from aios_kernel._models._embedding import length_batches
+
+    lengths = [5, 500, 6, 480, 7, 490]
+    batches = length_batches(lengths, 3)
+    assert [sorted(lengths[i] for i in b) for b in batches] == [[5, 6, 7], [480, 490, 500]]
+    assert sorted(i for b in batches for i in b) == list(range(6))
+
+
+def test_failed_embedding_is_pending_found_by_keyword_and_retried(tmp_path, minilm) -> None:
+    from aios_kernel._memory import Memory
+
+    wb = Workbench.init(tmp_path / "ws")
+    faulty = FaultyEmbedder(fail_calls=1)
+    mem = Memory(wb.store, wb.paths, wb.config, embedder=faulty)
+    with pytest.warns(MemoryWarning, match="could not be embedded"):
+        refs = mem.remember_many(["The depot in Bremen opens at six.", "Invoices go out on the first Monday."])
+    assert mem.pending() == 2
+    assert mem.store.scalar("SELECT attempts FROM memory_embed_failures LIMIT 1") == 1
+    hits = mem.recall("Bremen depot", k=2)
+    assert hits[0].id == refs[0].id and hits[0].why["layers"] == ["bm25"]
+    assert mem.embed_pending() == 2
+    assert mem.pending() == 0 and mem.store.scalar("SELECT count(*) FROM memory_embed_failures") == 0
+    hits = mem.recall("Bremen depot", k=2)
+    assert "dense" in hits[0].why["layers"]
+    mem.close()
+    wb.close()
+
+
+def test_unchanged_text_is_never_embedded_twice(tmp_path, minilm) -> None:
+    from aios_kernel._memory import Memory
+
+    wb = Workbench.init(tmp_path / "ws")
+    counting = FaultyEmbedder(fail_calls=0)
+    mem = Memory(wb.store, wb.paths, wb.config, embedder=counting)
+    mem.remember_many([{"text": "alpha beta", "meta": {"n": i}} for i in range(3)] + ["gamma delta"])
+    ref = mem.remember("alpha beta", tier="long-term")  # same text, another record
+    mem.update(ref, "gamma delta", reason="same text as another memory")
+    mem.remember_many(["alpha beta", "gamma delta"])
+    assert sorted(counting.embedded) == ["alpha beta", "gamma delta"]
+    assert mem.store.scalar("SELECT count(*) FROM memory_embeddings") == 2
+    mem.close()
+    wb.close()
+
+
+def test_long_ingest_shows_a_progress_bar(mem, capsys) -> None:
+    mem.remember_many([f"progress item {i}" for i in range(20)], progress=True)
+    assert "embedding" in capsys.readouterr().err
+
+
+def test_changing_the_model_re_embeds_through_a_migration(tmp_path, minilm) -> None:
+    root = tmp_path / "ws"
+    with Workbench.init(root) as wb:
+        ref = wb.memory.remember("Felix owns the digital operations roadmap.")
+        wb.memory.remember("Anja is the in-house UX designer.")
+        assert wb.memory.recall("who owns the roadmap", k=1)[0].id == ref.id
+    write_toml(root, "")
+    text = (root / "aios.toml").read_text().replace("[dask]", "[memory]\nint8 = true\n\n[dask]")
+    (root / "aios.toml").write_text(text)
+    with Workbench.open(root) as wb:
+        assert wb.memory.embedder.model_id.endswith("+int8")
+        assert wb.memory.pending() == 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hits = wb.memory.recall("who owns the roadmap", k=1)
+        assert hits[0].id == ref.id and "dense" in hits[0].why["layers"]
+        assert wb.memory.pending() == 0
+        changes = wb.store.events(type="memory.model_changed")
+        assert [e.payload["model_id"] for e in changes] == [
+            "sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2+int8"]
+        assert wb.store.scalar("SELECT model_id FROM memory_models WHERE active=1").endswith("+int8")
