@@ -172,6 +172,14 @@ class Workbench(ExecutionMixin):
         target = Path(dest) if dest else self.paths.snapshots / f"store-{utcnow():%Y%m%dT%H%M%S%f}.db"
         return self.store.snapshot(target)
 
+    # -- widgets -------------------------------------------------------------------------
+
+    def inbox(self, **kwargs: Any) -> Any:
+        """The approval inbox widget for this workspace (``aios_kernel.widgets.ApprovalInbox``)."""
+        from .widgets import ApprovalInbox
+
+        return ApprovalInbox(self, **kwargs)
+
     # -- display -------------------------------------------------------------------------
 
     def __repr__(self) -> str:

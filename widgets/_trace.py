@@ -76,7 +76,9 @@ def span_rows(rows: list[dict[str, Any]], *, now: float | None = None) -> tuple[
         "tokens": sum(int(r["tokens_in"] or 0) + int(r["tokens_out"] or 0) for r in model),
         "cpu_s": round(sum(float(r["cpu_s"] or 0) for r in out if r["kind"] in ("model", "step")), 6),
         "cost": round(sum(float(r["cost"] or 0) for r in model), 8),
-        "failed": sum(1 for r in out if r["status"] in FAILED), "compensated": sum(1 for r in out if r["status"] == "compensated"),
+        # steps and calls, not their run and task, which carry the same outcome
+        "failed": sum(1 for r in out if r["status"] in FAILED and r["kind"] not in ("run", "task")),
+        "compensated": sum(1 for r in out if r["status"] == "compensated" and r["kind"] == "step"),
         "waiting": sum(1 for r in out if r["status"] == "waiting"), "model_calls": len(model),
         "connector_calls": sum(1 for r in out if r["kind"] == "connector"),
     }

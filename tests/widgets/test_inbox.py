@@ -238,3 +238,11 @@ def test_without_a_workspace_the_widget_says_what_to_do(tmp_path: Path, monkeypa
     reply = _click(w, "approve", id="ap_x")
     assert not reply["ok"] and "No workspace" in reply["message"]
     assert "No workspace" in repr(w)
+
+
+def test_wb_inbox_is_the_same_widget(awb, close_widgets):
+    from aios_kernel.widgets import ApprovalInbox
+
+    w = awb.inbox(live=False)
+    close_widgets.append(w)
+    assert isinstance(w, ApprovalInbox) and w.wb is awb and w.pending_count == len(awb.approvals.pending())
