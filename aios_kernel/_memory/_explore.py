@@ -115,7 +115,7 @@ def plot_growth(store: Store, *, by: str = "tier") -> Figure:
     return fig
 
 
-@dataclass
+@dataclass(repr=False)
 class Stats:
     """Counts of memories by tier, kind and status, and the embedding state."""
 
@@ -124,7 +124,9 @@ class Stats:
     by_kind: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)
     pending: int = 0
-    index_kind: str = ""
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         lines = [f"memory ({self.model_id}): " + ", ".join(f"{v} {k}" for k, v in self.by_status.items())]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SESSION_TTL_DAYS = 1.0
 
 
-@dataclass
+@dataclass(repr=False)
 class PruneReport:
     """What a prune removed: ``(memory id, reason)`` pairs, and the run's correlation id."""
 
@@ -45,6 +45,9 @@ class PruneReport:
 
     def __len__(self) -> int:
         return len(self.removed)
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         verb = "would expire" if self.dry_run else "expired"
