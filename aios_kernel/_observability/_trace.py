@@ -22,16 +22,38 @@ SPAN_COLUMNS = ["id", "trace_id", "parent_id", "kind", "name", "start_at", "end_
 
 
 def spans(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """The spans of one run, in start order, with ``attrs`` parsed."""
+    """The spans of one run, in start order, with ``attrs`` parsed.
+
+    Runs, tasks, failed tries, model and connector calls are rows of ``spans``;
+    a step's checkpoint row in ``steps`` is its span (see the orchestrator schema).
+    """
     if store.one("SELECT 1 FROM runs WHERE id=?", (run_id,)) is None:
         raise NotFoundError(f"no run {run_id!r}; `%aios runs` lists the recent ones", id=run_id)
-    rows = store.query(f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id=? ORDER BY start_at, rowid", (run_id,))
     out = []
-    for r in rows:
+    for r in store.query(f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id=?", (run_id,)):
         d = dict(r)
         d["attrs"] = _json.loads(d["attrs"]) or {}
         out.append(d)
+    for r in store.query("SELECT s.* FROM queue q JOIN steps s ON s.task_id = q.id WHERE q.run_id=?", (run_id,)):
+        out.append(step_span(dict(r), run_id))
+    out.sort(key=lambda d: (d["start_at"] or "", d["kind"] != "run", d["kind"] != "task"))
     return out
+
+
+def step_span(r: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """A ``steps`` row as a span."""
+    cost = _json.loads(r["cost"]) or {}
+    undo = r["phase"] == "undo"
+    attrs = {k: v for k, v in (("confidence", r["confidence"]), ("note", r["note"])) if v is not None}
+    return {"id": r["span_id"] or f"{r['task_id']}/{r['idx']}/{r['phase']}", "trace_id": run_id,
+            "parent_id": r["task_id"], "kind": "step", "name": f"undo {r['name']}" if undo else r["name"],
+            "start_at": r["started_at"] or r["ended_at"], "end_at": r["ended_at"],
+            "status": {"succeeded": "ok", "compensated": "ok"}.get(r["status"], r["status"]),
+            "agent": r["agent"], "agent_version": r["agent_version"], "tier": cost.get("tier"),
+            "tokens_in": int(cost.get("tokens_in", 0)), "tokens_out": int(cost.get("tokens_out", 0)),
+            "cpu_s": float(cost.get("cpu_s", 0.0)), "cost": float(cost.get("money", 0.0)),
+            "input_ref": f"task:{r['task_id']}/{r['idx']}", "output_ref": f"step:{r['task_id']}/{r['idx']}/{r['phase']}",
+            "attrs": attrs}
 
 
 def trace(store: Store, run_id: str) -> pl.DataFrame:

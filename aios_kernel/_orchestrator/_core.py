@@ -207,6 +207,7 @@ class Orchestrator:
         return RunList([Run(self, r["id"]) for r in self.store.query(sql, (*params, int(limit)))])
 
     def close(self) -> None:
+        self.runner.close()
         self.connectors.close()
 
 

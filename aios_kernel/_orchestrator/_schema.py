@@ -12,9 +12,9 @@ run.submitted/.rejected   ``runs`` row and the run's span
 run.status                run status, error, end of the run span
 run.allowance             budget raised by a "continue" decision
 task.*                    the ``queue`` row's state machine and the task span
-step.completed            the checkpoint (``steps``), cursor, step span
+step.completed            the checkpoint (``steps``, which is also the step's span), cursor
 step.failed               an error span (the checkpoint is unchanged)
-step.compensated          an ``undo`` row in ``steps`` and its span
+step.compensated          an ``undo`` row in ``steps``
 effect.*                  the ``outbox`` row; connector spans
 approval.*                ``approvals`` rows
 model.called              a model span with tokens, CPU-seconds and cost
@@ -99,12 +99,37 @@ CREATE TABLE heartbeats (task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, until RE
 
 orchestrator = component("orchestrator", tables=["runs", "queue", "steps", "outbox", "approvals", "spans"])
 orchestrator.add_migration(Migration(1, "runs_queue_outbox_approvals_spans", DDL))
+# A step's checkpoint row is also its span (the trace reads both tables), the table has no rowid
+# (its key is the only index) and the queue row is not touched per step: each step writes one
+# event and one row, which is most of the durable cost of a step.
+orchestrator.add_migration(Migration(2, "lean_checkpoints", """
+CREATE TABLE steps_v2 (
+    task_id TEXT NOT NULL REFERENCES queue(id), idx INTEGER NOT NULL, phase TEXT NOT NULL DEFAULT 'do',
+    name TEXT NOT NULL, agent TEXT, agent_version TEXT, status TEXT NOT NULL,
+    outputs TEXT NOT NULL DEFAULT '{}', evidence TEXT NOT NULL DEFAULT '[]', confidence REAL,
+    cost TEXT NOT NULL DEFAULT '{}', started_at TEXT, ended_at TEXT, span_id TEXT, run_id TEXT, note TEXT,
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    PRIMARY KEY (task_id, idx, phase)
+) WITHOUT ROWID;
+INSERT INTO steps_v2(task_id, idx, phase, name, agent, agent_version, status, outputs, evidence, confidence, cost,
+                     started_at, ended_at, event_seq)
+    SELECT task_id, idx, phase, name, agent, agent_version, status, outputs, evidence, confidence, cost, started_at,
+           ended_at, event_seq FROM steps;
+DROP TABLE steps;
+ALTER TABLE steps_v2 RENAME TO steps;
+"""))
 
 _j = _json.dumps
 
 
 def _id(event: Event) -> str:
     return event.entity.split(":", 1)[1]
+
+
+def _sync_cursor(conn: sqlite3.Connection, task_id: str) -> None:
+    """``queue.cursor`` (the next step) from the checkpoints, refreshed when a task changes state, not per step."""
+    conn.execute("UPDATE queue SET cursor=(SELECT coalesce(max(idx) + 1, 0) FROM steps WHERE task_id=? AND phase='do')"
+                 " WHERE id=?", (task_id, task_id))
 
 
 def _span(conn: sqlite3.Connection, event: Event, span: dict[str, Any]) -> None:
@@ -207,6 +232,7 @@ def _task_waiting(conn: sqlite3.Connection, event: Event) -> None:
                  (event.payload["approval_id"], event.payload.get("reason"), event.at, event.seq, _id(event)))
     conn.execute("UPDATE spans SET status='waiting', event_seq=? WHERE id=?", (event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+    _sync_cursor(conn, _id(event))
 
 
 @orchestrator.projector("task.resumed", "task.lease_expired")
@@ -215,6 +241,7 @@ def _task_back_to_pending(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute(f"UPDATE queue SET status='pending', owner=NULL, lease_until=NULL, not_before=0{clear}, updated_at=?,"
                  " event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+    _sync_cursor(conn, _id(event))
 
 
 @orchestrator.projector("task.retry_scheduled")
@@ -224,6 +251,7 @@ def _task_retry(conn: sqlite3.Connection, event: Event) -> None:
                  " error=?, error_type=?, updated_at=?, event_seq=? WHERE id=?",
                  (p["not_before"], p["error"], p["error_type"], event.at, event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+    _sync_cursor(conn, _id(event))
 
 
 @orchestrator.projector("task.finished")
@@ -236,6 +264,7 @@ def _task_finished(conn: sqlite3.Connection, event: Event) -> None:
     span_status = {"succeeded": "ok", "failed": "error"}.get(p["status"], p["status"])
     _end_span(conn, event, _id(event), span_status, {"error": p["error"]} if p.get("error") else None)
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
+    _sync_cursor(conn, _id(event))
 
 
 @orchestrator.projector("task.requeued")
@@ -253,27 +282,26 @@ def _task_requeued(conn: sqlite3.Connection, event: Event) -> None:
 def _step_done(conn: sqlite3.Connection, event: Event) -> None:
     p = event.payload
     task_id = _id(event)
+    if p.get("owner") is not None:
+        # Only the worker holding the lease may checkpoint: a slow worker whose lease was taken over
+        # must not overwrite the new owner's progress. Raising here rolls the event back.
+        row = conn.execute("SELECT owner, status FROM queue WHERE id=?", (task_id,)).fetchone()
+        if row is None or row[0] != p["owner"] or row[1] != "running":
+            from .._errors import StateError
+
+            raise StateError(f"task {task_id} is {row[1] if row else 'gone'} under {row[0] if row else None}: this worker "
+                             "lost its lease; the new owner continues from the last checkpoint", id=task_id)
     phase = "undo" if event.type == "step.compensated" else "do"
+    # The JSON columns are cut from the event's own (already serialised) payload: no second encoding per step.
     conn.execute(
         "INSERT OR REPLACE INTO steps(task_id, idx, phase, name, agent, agent_version, status, outputs, evidence, confidence,"
-        " cost, started_at, ended_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (task_id, p["idx"], phase, p["name"], p.get("agent"), p.get("version"), p["status"], _j(p.get("outputs", {})),
-         _j(p.get("evidence", [])), p.get("confidence"), _j(p.get("cost", {})), p.get("started_at"), event.at, event.seq),
+        " cost, started_at, ended_at, event_seq, span_id, run_id, note)"
+        " SELECT ?,?,?,?,?,?,?, coalesce(json_extract(payload, '$.outputs'), '{}'),"
+        " coalesce(json_extract(payload, '$.evidence'), '[]'), ?, coalesce(json_extract(payload, '$.cost'), '{}'),"
+        " ?,?,?,?,?,? FROM events WHERE seq=?",
+        (task_id, p["idx"], phase, p["name"], p.get("agent"), p.get("version"), p["status"], p.get("confidence"),
+         p.get("started_at"), event.at, event.seq, p.get("span_id"), p.get("run_id"), p.get("note"), event.seq),
     )
-    if phase == "do":
-        conn.execute("UPDATE queue SET cursor=?, lease_until=COALESCE(?, lease_until), updated_at=?, event_seq=? WHERE id=?",
-                     (p["idx"] + 1, p.get("lease_until"), event.at, event.seq, task_id))
-    cost = p.get("cost", {})
-    _span(conn, event, {
-        "id": p["span_id"], "trace_id": p["run_id"], "parent_id": task_id, "kind": "step",
-        "name": p["name"] if phase == "do" else f"undo {p['name']}", "start_at": p.get("started_at"), "end_at": event.at,
-        "status": {"succeeded": "ok", "compensated": "ok"}.get(p["status"], p["status"]),
-        "agent": p.get("agent"), "agent_version": p.get("version"), "tier": cost.get("tier"),
-        "tokens_in": cost.get("tokens_in", 0), "tokens_out": cost.get("tokens_out", 0),
-        "cpu_s": cost.get("cpu_s", 0.0), "cost": cost.get("money", 0.0),
-        "input_ref": p.get("input_ref"), "output_ref": f"step:{task_id}/{p['idx']}/{phase}",
-        "attrs": {k: p[k] for k in ("confidence", "note", "reason") if p.get(k) is not None},
-    })
 
 
 @orchestrator.projector("step.failed")
