@@ -62,7 +62,7 @@ export default {
             days.map((x) => {
               const share = Math.max(budget.tokens ? x.tokens / budget.tokens : 0, budget.seconds ? x.seconds / budget.seconds : 0,
                 budget.money ? x.money / budget.money : 0);
-              return h("tr", {}, h("td", {}, x.day), h("td", { class: "aios-num" }, aiosNumber(x.tokens)),
+              return h("tr", {}, h("td", { class: "aios-nowrap" }, x.day), h("td", { class: "aios-num" }, aiosNumber(x.tokens)),
                 h("td", { class: "aios-num" }, aiosNumber(x.seconds, 2)), h("td", { class: "aios-num" }, aiosNumber(x.money, 4)),
                 h("td", {}, h("div", { class: "aios-meter-track aios-meter-inline" },
                   h("span", { class: `aios-meter-fill ${share >= 1 ? "aios-meter-bad" : share >= 0.7 ? "aios-meter-warn" : "aios-meter-ok"}`,
@@ -73,7 +73,7 @@ export default {
             h("tr", {}, h("th", {}, "run"), h("th", {}, "workflow"), h("th", {}, "status"), h("th", {}, "started"),
               h("th", { class: "aios-num" }, "tokens"), h("th", { class: "aios-num" }, "CPU-s"), h("th", {}, "error")),
             (d.recent_runs || []).map((r) => h("tr", { "data-status": r.status }, h("td", {}, h("code", {}, r.id)), h("td", {}, r.workflow),
-              h("td", {}, statusBadge(r.status)), h("td", {}, aiosTime(r.created_at)), h("td", { class: "aios-num" }, aiosNumber(r.tokens)),
+              h("td", {}, statusBadge(r.status)), h("td", { class: "aios-nowrap" }, aiosTime(r.created_at)), h("td", { class: "aios-num" }, aiosNumber(r.tokens)),
               h("td", { class: "aios-num" }, aiosNumber(r.seconds, 2)), h("td", { class: "aios-run-error" }, r.error || "")))));
       });
     }

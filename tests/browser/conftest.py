@@ -87,7 +87,8 @@ class Lab:
     settings: Path
 
     def open(self, page: Any, notebook: str) -> None:
-        page.goto(f"{self.url}/lab/tree/{notebook}?token={self.token}")
+        # ?reset: only this notebook, not the tabs an earlier page left in the workspace
+        page.goto(f"{self.url}/lab/tree/{notebook}?reset&token={self.token}")
         page.get_by_text(KERNEL_IDLE).wait_for(timeout=90_000)
 
 
