@@ -137,9 +137,12 @@ def memory_facets(reader: Any) -> dict[str, list[str]]:
 # -- spans and runs (orchestrator component) ----------------------------------------------------
 
 
-def trace_version(reader: Any, run_id: str) -> tuple[int, int]:
-    row = reader.one("SELECT count(*), coalesce(max(event_seq), 0) FROM spans WHERE trace_id=?", (run_id,))
-    return int(row[0]), int(row[1])
+def trace_version(reader: Any, run_id: str) -> tuple[int, ...]:
+    """Moves when a span of the run changes, or a step checkpoint of its tasks (those rows are the step spans)."""
+    spans = reader.one("SELECT count(*), coalesce(max(event_seq), 0) FROM spans WHERE trace_id=?", (run_id,))
+    steps = reader.one("SELECT count(*), coalesce(max(s.event_seq), 0) FROM steps s JOIN queue q ON q.id = s.task_id"
+                       " WHERE q.run_id=?", (run_id,))
+    return int(spans[0]), int(spans[1]), int(steps[0]), int(steps[1])
 
 
 def spending_version(reader: Any) -> tuple[int, int]:
