@@ -14,6 +14,7 @@ it works the same in JupyterLab, Notebook 7 and VS Code. Python answers in
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,6 @@ def open_reader(path: Path) -> Any:
     workbench's own connection. Another process closing its last connection
     would then think itself alone and delete the WAL under this kernel.
     """
-    import sqlite3
-
     from aios_kernel._store import Store
 
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
@@ -177,6 +176,10 @@ class WorkbenchWidget(anywidget.AnyWidget):
                 except AiosError as exc:
                     reply = {"nonce": nonce, "op": op, "ok": False, "message": str(exc),
                              "field": getattr(exc, "field", None), "error_type": type(exc).__name__}
+                except sqlite3.ProgrammingError as exc:  # the workbench behind this widget was closed
+                    reply = {"nonce": nonce, "op": op, "ok": False, "error_type": "WorkspaceError",
+                             "message": f"the workspace this widget was opened on is closed ({exc}); show the widget "
+                                        "again (e.g. run the cell again) to use the open one"}
                 except Exception as exc:  # shown in the widget; the log keeps the traceback
                     log.exception("widget operation %s failed", op)
                     reply = {"nonce": nonce, "op": op, "ok": False,

@@ -246,3 +246,14 @@ def test_wb_inbox_is_the_same_widget(awb, close_widgets):
     w = awb.inbox(live=False)
     close_widgets.append(w)
     assert isinstance(w, ApprovalInbox) and w.wb is awb and w.pending_count == len(awb.approvals.pending())
+
+
+def test_a_widget_whose_workbench_was_closed_says_so(aws, close_widgets):
+    from aios_kernel import Workbench
+
+    wb = Workbench.open(aws)
+    w = _inbox(wb, close_widgets)
+    card = _first(w, "email")
+    wb.close()  # e.g. `%aios open OTHER` replaced the kernel's workbench
+    reply = _click(w, "approve", id=card["id"])
+    assert not reply["ok"] and "is closed" in reply["message"] and "Traceback" not in reply["message"]
