@@ -46,6 +46,13 @@ def test_marimo_app_inbox_decision_updates_the_dependent_cell(page, tmp_path, bw
         assert "approved" in last and email.payload["subject"] in last
         page.locator(".aios-decisions").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "marimo_app_after_approve.png"))
+
+        # A decision taken elsewhere reaches the inbox here too (the poll thread sends through marimo).
+        other_id = next(a.id for a in waiting if a.id != email.id)
+        with Workbench.open(bws) as wb:
+            wb.approvals.get(other_id).reject("handled by phone", by="cli")
+        page.locator(f'.aios-inbox .aios-decided[data-id="{other_id}"]').wait_for(timeout=15_000)
+        assert page.locator(".aios-inbox .aios-count").inner_text() == f"{n - 2} pending"
         # The memory explorer beside it: newest memories, select one to see its provenance and history.
         hits = page.locator(".aios-memory .aios-mem-hit")
         if hits.count() > 1:
