@@ -22,6 +22,8 @@ from ._base import WorkbenchWidget, asset
 
 DECIDED_KEPT = 50
 """Decided cards kept visible in one widget (the newest)."""
+MAX_CARDS = 200
+"""Open cards sent to the front-end at once (oldest first); the counts stay exact."""
 
 
 class ApprovalInbox(WorkbenchWidget):
@@ -41,6 +43,8 @@ class ApprovalInbox(WorkbenchWidget):
     """Approvals shown by this widget and decided since (here or elsewhere), newest first."""
     pending_count = t.Int(0).tag(sync=True)
     deferred_count = t.Int(0).tag(sync=True)
+    more = t.Int(0).tag(sync=True)
+    """Open approvals beyond the cards shown (see ``MAX_CARDS``)."""
     last_decision = t.Dict().tag(sync=True)
     """The workspace's most recent decision: id, title, decision, by, at, reason, edited fields."""
 
@@ -104,11 +108,13 @@ class ApprovalInbox(WorkbenchWidget):
                 continue
         gone.sort(key=lambda a: a.decided_at or "", reverse=True)
         gone = gone[:DECIDED_KEPT]
+        self._shown = open_ids | {a.id for a in gone}  # older decided cards drop out of view, and of the reads
         runs = _seams.runs_by_id(self._reader, sorted({a.run_id for a in [*open_, *gone]}))
         effects = _seams.effects_by_key(self._reader, [a.why.get("key") for a in gone])
         last = _seams.recent_decisions(self._reader, 1)
         with self.hold_sync():
-            self.items = [_cards.card(a, run=runs.get(a.run_id), error=self._errors.get(a.id)) for a in open_]
+            self.items = [_cards.card(a, run=runs.get(a.run_id), error=self._errors.get(a.id)) for a in open_[:MAX_CARDS]]
+            self.more = max(len(open_) - MAX_CARDS, 0)
             self.decided = [_cards.card(a, run=runs.get(a.run_id), effect=effects.get(a.why.get("key")),
                                         error=self._errors.get(a.id)) for a in gone]
             self.pending_count = sum(1 for a in open_ if a.status == "pending")

@@ -323,6 +323,7 @@ export default {
           aiosNotice(model),
           list.length ? h("div", { class: "aios-cards" }, list.map((c) => cardView(c, c.id === ui.sel)))
             : h("div", { class: "aios-empty" }, "Nothing waits for you. New approvals appear here as runs need them."),
+          model.get("more") ? h("div", { class: "aios-muted aios-small" }, `… and ${model.get("more")} more: decide these first, or wb.approvals.pending() lists them all`) : null,
           decided.length ? h("details", { class: "aios-decided-list", open: true },
             h("summary", {}, `Decided (${decided.length})`), h("ul", {}, decided.map(decidedLine))) : null);
       });
@@ -336,7 +337,7 @@ export default {
         draw();
       }
     });
-    for (const name of ["items", "decided", "error", "notice", "pending_count", "deferred_count", "live"]) {
+    for (const name of ["items", "decided", "error", "notice", "pending_count", "deferred_count", "live", "more"]) {
       model.on(`change:${name}`, draw);
     }
 

@@ -257,3 +257,13 @@ def test_a_widget_whose_workbench_was_closed_says_so(aws, close_widgets):
     wb.close()  # e.g. `%aios open OTHER` replaced the kernel's workbench
     reply = _click(w, "approve", id=card["id"])
     assert not reply["ok"] and "is closed" in reply["message"] and "Traceback" not in reply["message"]
+
+
+def test_a_long_inbox_sends_a_bounded_number_of_cards(awb, close_widgets, monkeypatch):
+    from aios_kernel.widgets import _inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "MAX_CARDS", 3)
+    w = _inbox(awb, close_widgets)
+    n = len(awb.approvals.pending())
+    assert len(w.items) == 3 and w.more == n - 3 and w.pending_count == n
+    assert [c["id"] for c in w.items] == [a.id for a in awb.approvals.pending()[:3]]
