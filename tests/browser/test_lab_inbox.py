@@ -54,7 +54,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.get_by_text(lab_idle := "Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
         by_format = pending_by_format(bws)
         invoices, emails = by_format["invoice"], by_format["email"]
-        assert len(invoices) >= 2 and len(emails) >= 3, "the notebook and the fixture should have left work to decide"
+        assert len(invoices) >= 2 and len(emails) >= 4, "the notebook and the fixture should have left work to decide"
         total = sum(len(v) for v in by_format.values())
         assert page.locator(".aios-inbox .aios-card").count() == total
         assert page.locator(".aios-inbox .aios-count").inner_text() == f"{total} pending"
@@ -112,6 +112,12 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.wait_for_function(
             "id => [...document.querySelectorAll('.aios-card')].some(c => c.dataset.id === id && c.classList.contains('aios-card-deferred'))",
             arg=emails[2].id, timeout=15_000)
+        # ... and "a" approves the selected card (in command mode JupyterLab would insert a cell above)
+        kb2 = card(page, emails[3].id)
+        kb2.scroll_into_view_if_needed()
+        kb2.locator(".aios-card-title").click()
+        page.keyboard.press("a")
+        decided(page, emails[3].id).wait_for(timeout=30_000)
         assert notebook_cells(page) == cells  # no cell was inserted or deleted by the keys
 
         # 5. A decision taken elsewhere shows up without re-running anything.
@@ -134,11 +140,12 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
             assert a_edit.status == "approved" and a_edit.edits == {"subject": "Re: Edited in the inbox",
                                                                      "body": "Thanks, confirmed.\n\nMaja"}
             assert a_def.status == "deferred"
+            assert wb.approvals.get(emails[3].id).status == "approved"
         counts = ledger_counts(bws)
         issue_key = invoices[0].why["key"]
         assert counts[issue_key] == 1
         assert counts[issue_key.rsplit("/", 1)[0] + "/send"] == 1  # the invoice e-mail, covered by the approval
-        assert counts[emails[1].why["key"]] == 1
+        assert counts[emails[1].why["key"]] == 1 and counts[emails[3].why["key"]] == 1
         assert counts[emails[0].why["key"]] == 0 and counts[emails[2].why["key"]] == 0 and counts[invoices[1].why["key"]] == 0
         assert max(counts.values()) == 1
         edited = next(e for e in ledger_entries(bws) if e["key"] == emails[1].why["key"])
@@ -152,7 +159,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.locator(".aios-inbox .aios-card").first.wait_for(timeout=90_000)
         page.get_by_text(lab_idle).wait_for(timeout=90_000)
         shown = set(page.locator(".aios-inbox .aios-card").evaluate_all("cs => cs.map(c => c.dataset.id)"))
-        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id}
+        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, emails[3].id}
         assert not shown & gone
         still = {a.id for fmt in by_format.values() for a in fmt} - gone
         assert shown == still  # including the deferred one
