@@ -74,7 +74,7 @@ export default {
               h("th", { class: "aios-num" }, "tokens"), h("th", { class: "aios-num" }, "CPU-s"), h("th", {}, "error")),
             (d.recent_runs || []).map((r) => h("tr", { "data-status": r.status }, h("td", {}, h("code", {}, r.id)), h("td", {}, r.workflow),
               h("td", {}, statusBadge(r.status)), h("td", { class: "aios-nowrap" }, aiosTime(r.created_at)), h("td", { class: "aios-num" }, aiosNumber(r.tokens)),
-              h("td", { class: "aios-num" }, aiosNumber(r.seconds, 2)), h("td", { class: "aios-run-error" }, r.error || "")))));
+              h("td", { class: "aios-num" }, aiosNumber(r.seconds, 2)), h("td", { class: "aios-run-error", title: r.error || "" }, r.error || "")))));
       });
     }
     for (const name of ["data", "error", "live"]) model.on(`change:${name}`, draw);
