@@ -27,7 +27,6 @@ from . import _events
 from ._events import Event
 from ._schema import Component, components, projector_for
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 APPLICATION_ID = 0x41494F53  # "AIOS": tells our files from other SQLite files
 BUSY_TIMEOUT_S = 60.0
 
@@ -88,8 +87,9 @@ class Store:
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
             raise StoreError(f"no store at {path}; create the workspace with `aios init`", path=path)
-        if exists:
-            _check_header(path)
+        # No Python-level open() of the file: closing any descriptor of it drops
+        # every POSIX lock this process holds, including those of another open
+        # connection to the same store. SQLite itself says when a file is not a database.
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -341,16 +341,6 @@ class Store:
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise StoreError(f"cannot read the store {path}: {exc}", path=path) from exc
-    if head != SQLITE_MAGIC:
-        raise StoreCorruptError(_corrupt_message(path, f"it does not start with the SQLite header (starts with {head[:8]!r})"), path=path)
 
 
 def _corrupt_message(path: Path, why: str) -> str:

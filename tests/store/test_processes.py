@@ -55,3 +55,30 @@ def test_sigkill_during_writes_leaves_no_partial_record(store: Store) -> None:
         orphans = s.scalar("SELECT count(*) FROM tasks t LEFT JOIN events e ON e.seq = t.event_seq WHERE e.seq IS NULL")
         assert orphans == 0
         assert s.scalar("SELECT count(*) FROM events WHERE type='task.upserted'") == len(ids)
+
+
+def test_second_open_in_one_process_keeps_the_first_connections_locks(store: Store) -> None:
+    """POSIX drops a process's locks on a file when any descriptor of it closes.
+
+    Opening the same store again in the same process (a widget, a second
+    Workbench) must not do that, or another process closing its last
+    connection deletes the WAL under the first connection.
+    """
+    from aios_kernel._entities import upsert
+
+    upsert(store, "tasks", {"id": "ta_first", "title": "first", "status": "todo"}, actor="kernel")
+    second = Store.open(store.path)
+    second.close()
+    p = _writer(store.path, "other", 30)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    # The first connection still works, and what it writes now reaches other processes.
+    upsert(store, "tasks", {"id": "ta_after", "title": "after", "status": "todo"}, actor="kernel")
+    assert store.scalar("SELECT count(*) FROM tasks") == 32
+    seen = subprocess.run(
+        [sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+         "print(c.execute(\"SELECT count(*) FROM tasks WHERE id='ta_after'\").fetchone()[0])", str(store.path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert seen.stdout.strip() == "1", seen.stderr
+    assert store.verify().ok
