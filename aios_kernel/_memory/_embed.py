@@ -39,7 +39,7 @@ class EmbedSettings:
     """What to embed with and how to spread the work (from aios.toml)."""
 
     model: str = "all-MiniLM-L6-v2"
-    int8: bool = False
+    int8: bool = True
     batch_size: int = 64
     address: str = ""
     workers: int = 0
@@ -49,7 +49,7 @@ class EmbedSettings:
     def from_config(cls, config: Any) -> EmbedSettings:
         return cls(
             model=config.get("models.embedding") or "all-MiniLM-L6-v2",
-            int8=bool(config.get("memory.int8", False)),
+            int8=bool(config.get("memory.int8", True)),
             batch_size=max(1, int(config.get("dask.batch_size") or 64)),
             address=config.get("dask.address") or "",
             workers=int(config.get("dask.workers") or 0),

@@ -79,7 +79,7 @@ class VectorIndex:
         import faiss
         import numpy as np
 
-        nlist = max(16, int(4 * np.sqrt(len(sample))))
+        nlist = max(16, min(int(4 * np.sqrt(len(sample))), len(sample) // 39))  # faiss wants 39 points per list
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
@@ -156,7 +156,14 @@ class VectorIndex:
             sel = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
             params = faiss.SearchParametersIVF(sel=sel, nprobe=self.index.nprobe) if self.kind == "ivf" else faiss.SearchParameters(sel=sel)
             params._keep = (sel, allowed)  # the selector reads this array; keep it alive for the call
-        scores, ids = self.index.search(q, min(k, self.ntotal), params=params)
+        # One query is too little work to share: OpenMP threads cost more to
+        # wake and join than they save, far more on a busy machine.
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.index.search(q, min(k, self.ntotal), params=params)
+        finally:
+            faiss.omp_set_num_threads(before)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 

@@ -15,9 +15,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def minilm() -> Any:
-    """The real all-MiniLM-L6-v2, loaded once for the session."""
+    """The real all-MiniLM-L6-v2 (and its int8 form, the default), loaded once for the session."""
     from aios_kernel._models._embedding import load_embedder
 
+    load_embedder(int8=True)
     return load_embedder()
 
 

@@ -57,12 +57,17 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             client.wait_for_workers(2, timeout=90)
         yield address
     finally:
+        if sched_file.exists():
+            try:  # the polite way: the scheduler tells its workers to close, then closes
+                from distributed import Client
+
+                with Client(json.loads(sched_file.read_text())["address"], timeout="5s") as client:
+                    client.shutdown()
+            except Exception:  # noqa: BLE001  (whatever state it is in, the kill below ends it)
+                pass
         for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
@@ -95,7 +100,7 @@ def test_distributed_embedding_gives_the_local_vectors(tmp_path: Path, cluster: 
         hits = wb.memory.recall("depot visit", k=3)
     assert len(per_worker) == 2
     # 10 batches over two workers, and each worker process loaded the model once.
-    assert all(loads == ["sentence-transformers/all-MiniLM-L6-v2"] for loads in per_worker.values()), per_worker
+    assert all(loads == [wb.memory.embedder.model_id] for loads in per_worker.values()), per_worker
     assert len(refs) == 150 and set(distributed) == set(local)
     a = np.stack([np.frombuffer(local[h], np.float32) for h in sorted(local)])
     b = np.stack([np.frombuffer(distributed[h], np.float32) for h in sorted(local)])

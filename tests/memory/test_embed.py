@@ -13,14 +13,13 @@ from aios_kernel import Workbench
 from aios_kernel._memory import MemoryWarning
 from aios_kernel._memory._embed import DaskEmbedder, EmbedSettings
 
-from .conftest import write_toml
 
 
 class FaultyEmbedder(DaskEmbedder):
     """The real embedder, except that its next ``fail_calls`` calls lose every batch (a crashed worker)."""
 
     def __init__(self, fail_calls: int) -> None:
-        super().__init__(EmbedSettings())
+        super().__init__(EmbedSettings(int8=True))
         self.fail_calls = fail_calls
         self.embedded: list[str] = []
 
@@ -39,7 +38,7 @@ def test_vectors_match_sentence_transformers(minilm: Any) -> None:
 
     texts = ["short", "a somewhat longer sentence about invoices and the VAT return", "Köhler visits Bremen"] * 3
     ours = np.zeros((len(texts), 384), np.float32)
-    DaskEmbedder(EmbedSettings(batch_size=2)).embed(texts, lambda pos, vecs: ours.__setitem__(pos, vecs))
+    DaskEmbedder(EmbedSettings(batch_size=2, int8=False)).embed(texts, lambda pos, vecs: ours.__setitem__(pos, vecs))
     theirs = SentenceTransformer(str(minilm.folder), device="cpu").encode(texts)
     assert np.abs(ours - theirs).max() < 1e-5
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -97,13 +96,14 @@ def test_long_ingest_shows_a_progress_bar(mem, capsys) -> None:
 
 def test_changing_the_model_re_embeds_through_a_migration(tmp_path, minilm) -> None:
     root = tmp_path / "ws"
-    with Workbench.init(root) as wb:
+    Workbench.init(root).close()
+    cfg = root / "aios.toml"
+    cfg.write_text(cfg.read_text().replace("[dask]", "[memory]\nint8 = false\n\n[dask]"))
+    with Workbench.open(root) as wb:
         ref = wb.memory.remember("Felix owns the digital operations roadmap.")
         wb.memory.remember("Anja is the in-house UX designer.")
         assert wb.memory.recall("who owns the roadmap", k=1)[0].id == ref.id
-    write_toml(root, "")
-    text = (root / "aios.toml").read_text().replace("[dask]", "[memory]\nint8 = true\n\n[dask]")
-    (root / "aios.toml").write_text(text)
+    cfg.write_text(cfg.read_text().replace("int8 = false", "int8 = true"))
     with Workbench.open(root) as wb:
         assert wb.memory.embedder.model_id.endswith("+int8")
         assert wb.memory.pending() == 2
