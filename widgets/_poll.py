@@ -32,7 +32,9 @@ class Poller:
     def __init__(self) -> None:
         self._widgets: weakref.WeakSet[Any] = weakref.WeakSet()
         self._due: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        # Re-entrant: a widget's __del__ (run by the garbage collector in whatever
+        # thread drops its last reference) calls discard(), possibly inside add().
+        self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
 
     def add(self, widget: Any) -> None:
@@ -72,6 +74,10 @@ class Poller:
                         w.stopped_polling(exc)
                     except Exception:  # noqa: BLE001  (the widget's own handler must never kill the thread)
                         pass
+            # Drop the strong references here, outside the lock: the last one going
+            # runs the widget's __del__, which takes the lock in discard().
+            due = []
+            w = None
 
 
 POLLER = Poller()
