@@ -49,6 +49,12 @@ def memory_id_of(value: str) -> str:
     return MemoryRef.parse(value).id if value.startswith("mem:") else value
 
 
+def _item(obj: Any, key: str) -> Any:
+    if key.startswith("_") or not hasattr(obj, key):
+        raise KeyError(key)
+    return getattr(obj, key)
+
+
 @dataclass(frozen=True)
 class Version:
     """One text version of a memory, as ``history(id)`` lists them."""
@@ -65,6 +71,10 @@ class Version:
     @property
     def ref(self) -> MemoryRef:
         return MemoryRef(self.memory_id, self.version)
+
+    def __getitem__(self, key: str) -> Any:
+        """``version["text"]`` works as well as ``version.text``."""
+        return _item(self, key)
 
 
 @dataclass
@@ -97,6 +107,10 @@ class Hit:
     @property
     def ref(self) -> MemoryRef:
         return MemoryRef(self.id, self.version)
+
+    def __getitem__(self, key: str) -> Any:
+        """``hit["text"]`` works as well as ``hit.text``."""
+        return _item(self, key)
 
     def _repr_html_(self) -> str:
         return Hits([self])._repr_html_()
