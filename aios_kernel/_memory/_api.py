@@ -110,7 +110,8 @@ class Memory:
             part = prepared[start:start + chunk]
             refs.extend(ref for ref, _ in _records.create_many(self.store, part, actor=actor or self.actor,
                                                                 correlation_id=corr, reason=reason))
-        self._embed({p.chash: p.text for p in prepared}, progress=progress)
+        if self._embed({p.chash: p.text for p in prepared}, progress=progress) >= 0:
+            self._retry_failed()
         return refs
 
     def update(self, id: str, text: str, *, reason: str, meta: Mapping[str, Any] | None = None,
@@ -289,7 +290,7 @@ class Memory:
             "WHERE m.status='active' AND e.content_hash IS NULL", (self.embedder.model_id,)))
 
     def embed_pending(self, *, progress: bool | None = None) -> int:
-        """Embed every active memory still waiting for a vector (after a failure or a model change)."""
+        """Embed every active memory still waiting for a vector (after a failure or a model change); -1 if some failed again."""
         self._check_open()
         rows = self.store.query(
             "SELECT DISTINCT c.hash, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
@@ -297,8 +298,16 @@ class Memory:
             "WHERE m.status='active' AND e.content_hash IS NULL AND c.text IS NOT NULL", (self.embedder.model_id,))
         return self._embed({r[0]: r[1] for r in rows}, progress=progress, known_missing=True)
 
+    def _retry_failed(self, limit: int = 1000) -> None:
+        """Retry memories whose embedding failed before, once the embedder works again."""
+        rows = self.store.query(
+            "SELECT f.content_hash, c.text FROM memory_embed_failures f JOIN memory_content c ON c.hash=f.content_hash "
+            "WHERE f.model_id=? AND c.text IS NOT NULL LIMIT ?", (self.embedder.model_id, limit))
+        if rows:
+            self._embed({r[0]: r[1] for r in rows}, progress=False, known_missing=True)
+
     def _embed(self, texts: dict[str, str], *, progress: bool | None, known_missing: bool = False) -> int:
-        """Embed the texts whose hash has no vector for the model yet; returns how many were embedded."""
+        """Embed the texts whose hash has no vector for the model yet; how many were embedded, -1 if any failed."""
         model_id = self.embedder.model_id
         self._ensure_model(model_id)
         hashes = list(texts)
@@ -337,12 +346,13 @@ class Memory:
                         [(hashes[p], model_id, f.error, now) for p in f.positions])
             n = sum(len(f.positions) for f in failures)
             warnings.warn(f"{n} memories could not be embedded ({failures[0].error}); they are kept, found by keyword "
-                          "search, and retried by wb.memory.embed_pending()", MemoryWarning, stacklevel=3)
+                          "search, and retried with the next remember_many (or wb.memory.embed_pending())",
+                          MemoryWarning, stacklevel=3)
         if self._engine is not None and self._engine.ready:
             self._engine.sync()
             if done >= SAVE_AFTER:
                 self._engine.save()
-        return done
+        return -1 if failures else done
 
     def _ensure_model(self, model_id: str) -> None:
         active = self.store.scalar("SELECT model_id FROM memory_models WHERE active=1")

@@ -73,6 +73,22 @@ def test_failed_embedding_is_pending_found_by_keyword_and_retried(tmp_path, mini
     wb.close()
 
 
+def test_the_next_ingest_retries_what_failed(tmp_path, minilm) -> None:
+    from aios_kernel._memory import Memory
+
+    wb = Workbench.init(tmp_path / "ws")
+    mem = Memory(wb.store, wb.paths, wb.config, embedder=FaultyEmbedder(fail_calls=1))
+    with pytest.warns(MemoryWarning):
+        lost = mem.remember("The Hannover depot closes at eight.")
+    assert mem.pending() == 1
+    mem.remember("An unrelated note about office plants.")  # the embedder works again
+    assert mem.pending() == 0 and mem.store.scalar("SELECT count(*) FROM memory_embed_failures") == 0
+    assert "dense" in mem.recall("Hannover depot closing time", k=1)[0].why["layers"]
+    assert mem.recall("Hannover depot closing time", k=1)[0].id == lost.id
+    mem.close()
+    wb.close()
+
+
 def test_unchanged_text_is_never_embedded_twice(tmp_path, minilm) -> None:
     from aios_kernel._memory import Memory
 
