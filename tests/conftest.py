@@ -13,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Notebooks there are inputs of tests (one fails on purpose), not tests themselves.
+collect_ignore = ["fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
 PYTHON = REPO / ".venv" / "bin" / "python"
