@@ -183,7 +183,6 @@ def _broker(root: Path, m: int) -> tuple[float, float]:
         for i in range(m):
             broker.enqueue(run_id="bench", name=f"t{i}", template="main", agent="a", priority=i % 3)
         submitted = time.perf_counter() - t0
-        t1 = time.perf_counter()
         done = 0
         while (task := broker.lease(owner)) is not None:
             broker.start(task, owner)

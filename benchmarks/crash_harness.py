@@ -25,11 +25,12 @@ time ``resume()`` itself took inside it).
 The same phases run against LangGraph (SQLite checkpointer,
 ``durability="sync"``) on the equivalent workflow: one thread per item,
 ``prepare → approve (interrupt) → issue → send``, the effects appending to a
-ledger file the same way. Its recovery does what LangGraph documents: a
-thread with an interrupt is resumed with the decision (``Command(resume=...)``),
-a thread with pending nodes (``state.next``) with ``invoke(None)``, a thread
-without a checkpoint is started again. LangGraph has no per-approval record
-here, so its approval columns read n/a.
+ledger file the same way. Its recovery is generous: every thread that has
+not finished is resumed from its checkpoint (``invoke(None)``, even when
+``state.next`` looks empty), started again from its input if nothing ran, and
+a thread waiting at its interrupt gets the decision again
+(``Command(resume=...)``). LangGraph has no per-approval record here, so its
+approval columns read n/a.
 
 The template tier is used for text (no model is loaded in the subprocesses):
 this harness is about the execution core, and loading SmolLM2 in ~1,000
@@ -129,24 +130,41 @@ def lg_worker(mode: str, ws: str) -> int:
     _say("ready")
     for i in range(LG_ITEMS):
         cfg = {"configurable": {"thread_id": f"item-{i}"}}
-        state = app.get_state(cfg)
-        started = bool(state.values)
-        waiting = bool(state.interrupts) if started else False
-        if mode in ("run", "recover-run"):
-            if not started:
-                app.invoke({"item": i, "done": []}, cfg, durability="sync")
-            elif state.next and not waiting:
-                app.invoke(None, cfg, durability="sync")
+        first = {"item": i, "done": []}
+        if mode == "run":
+            app.invoke(first, cfg, durability="sync")
             _say("submitted", f"item-{i}")
-        elif mode in ("approve", "recover"):
-            if waiting:
+        elif mode == "approve":
+            if app.get_state(cfg).interrupts:
                 app.invoke(Command(resume="approved"), cfg, durability="sync")
                 _say("approved", f"item-{i}")
-            elif state.next:
-                app.invoke(None, cfg, durability="sync")
+        else:  # recover-run, recover: bring every unfinished thread as far as it may go
+            _lg_recover(app, cfg, first, approve=mode == "recover")
+            _say("recovered", f"item-{i}")
     conn.close()
     _say("done")
     return 0
+
+
+def _lg_recover(app: Any, cfg: dict[str, Any], first: dict[str, Any], *, approve: bool) -> None:
+    """LangGraph's recovery, done generously: resume from the checkpoint (``invoke(None)``) even when
+    ``state.next`` looks empty, start again from the input when nothing ran, and re-send the decision
+    to a thread waiting at its interrupt."""
+    from langgraph.types import Command
+
+    for _ in range(4):
+        state = app.get_state(cfg)
+        done = (state.values or {}).get("done", [])
+        if "send" in done:
+            return
+        if state.interrupts:
+            if not approve:
+                return
+            app.invoke(Command(resume="approved"), cfg, durability="sync")
+        elif "prepare" not in done:
+            app.invoke(first, cfg, durability="sync")
+        else:
+            app.invoke(None, cfg, durability="sync")
 
 
 def _lg_graph(root: Path) -> Any:

@@ -35,6 +35,10 @@ def summary_lines(wb: Workbench) -> list[str]:
 SUMMARY_HOOKS: list = []
 """Layers append ``fn(wb) -> list[str]`` to add their lines (plans, approvals, cost)."""
 
+from .._orchestrator._summary import summary_lines as _execution_summary  # noqa: E402  (runs, approvals, cost)
+
+SUMMARY_HOOKS.append(_execution_summary)
+
 
 def main(workspace: Path | None = None, runs_dir: Path | None = None) -> int:
     root = (workspace or default_path()).resolve()

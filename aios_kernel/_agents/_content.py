@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+
 from ._business import as_of
 from ._protocol import Agent, AgentContext, AgentResult
 

@@ -137,10 +137,10 @@ class DraftFollowup(Agent):
                                 for i in n["action_items"]) or "- (none recorded)"
             client = client_row(ctx.store, m["client_id"])
             requests.append(GenRequest(
-                "followup", f"Meeting: {m['title']} ({m['date']})\nNotes:\n{(secs.get(key) if key else body)[:1200]}\n\n"
-                "Summarise what was discussed and decided in two sentences.",
-                system=self.SYSTEM, fallback=fallback, template="followup_meeting", slot="summary", max_new_tokens=80,
-                validate=grounded(body),
+                "followup", f"Meeting: {m['title']} ({m['date']})\nNotes:\n{(secs.get(key) if key else body)[:700]}\n\n"
+                "Summarise what was decided, in two sentences.",
+                system=self.SYSTEM, fallback=fallback, template="followup_meeting", slot="summary", max_new_tokens=64,
+                validate=grounded(body), prefix="We agreed", sentences=2,
                 variables={"subject": m["title"], "contact_first_name": n["greeting"], "action_items": listing, "owner": me}))
             items.append({"meeting_id": m["id"], "to": n["to"], "client_name": client["name"] if client else None,
                           "title": m["title"], "action_items": n["action_items"],

@@ -177,10 +177,14 @@ class AgentContext:
         from .._models import TraceInfo
 
         trace = TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow)
-        gens = self.wb.models.generate(requests, trace=trace)
-        for g in {id(g.usage): g.usage for g in gens}.values():
-            self.cost.add(g)
-        return gens
+        return self.wb.models.generate(requests, trace=trace, meter=self.cost)
+
+    def route(self, texts: list[str], labels: dict[str, list[str]], *, default: str = "other") -> list[Any]:
+        """The router tier for a batch of texts; the (small) cost lands on this step."""
+        from .._models import TraceInfo
+
+        trace = TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow)
+        return self.wb.models.route(texts, labels, trace=trace, default=default, meter=self.cost)
 
     def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
         """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""

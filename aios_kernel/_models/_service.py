@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ModelError
@@ -58,6 +58,10 @@ class GenRequest:
     """Never leaves the machine (the remote tier is skipped)."""
     validate: Callable[[str], str | None] | None = None
     """Returns a reason to reject the output, or None to accept it."""
+    prefix: str = ""
+    """The answer's first words, given to the model to continue: a small model keeps to a form it is started on."""
+    sentences: int | None = None
+    """Keep at most this many sentences of the answer (a small model rarely knows when to stop)."""
 
 
 @dataclass
@@ -78,6 +82,24 @@ class Generation:
         return self.fallback_reason is None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def shape(req: GenRequest, text: str, *, continued: bool = True) -> str:
+    """The answer as the caller wants it: its primed start put back, cut to ``sentences``."""
+    text = text.strip()
+    if req.prefix:
+        if continued:
+            text = req.prefix + (" " if not req.prefix.endswith((" ", "\n")) and text[:1].isalnum() else "") + text
+        elif not text.startswith(req.prefix.strip()):
+            text = req.prefix + " " + text
+    text = text.split("\n\n", 1)[0].strip()
+    if req.sentences:
+        parts = _SENTENCE_END.split(text)
+        text = " ".join(parts[:req.sentences]).strip()
+    return text
+
+
 def default_validation(text: str) -> str | None:
     """Reject empty, assistant-boilerplate, markup-leaking or looping output."""
     t = text.strip()
@@ -88,6 +110,10 @@ def default_validation(text: str) -> str | None:
     m = BAD_OUTPUT.search(t)
     if m:
         return f"boilerplate or markup ({m.group(0)!r})"
+    if re.match(r"(hi|hello|dear|hey)\b", t, re.I):
+        return "it starts like a letter, not like the requested text"
+    if t[-1] not in ".!?)\"'”":
+        return "it stops mid-sentence"
     words = t.lower().split()
     if len(words) >= 12 and len(set(words)) / len(words) < 0.35:
         return "repetitive"
@@ -111,10 +137,15 @@ def grounded(source: str, *, min_overlap: float = 0.6) -> Callable[[str], str | 
     src = source.lower()
     src_numbers = {n.rstrip("%").replace(",", ".") for n in _NUMBER.findall(src)}
     src_words = set(_WORDS.findall(src))
+    src_flat = " ".join(_WORDS.findall(src))
 
     def check(text: str) -> str | None:
         if _SCAFFOLD.search(text):
             return "it repeats the prompt's labels"
+        words_in_order = _WORDS.findall(text.lower())
+        for k in range(len(words_in_order) - 9):
+            if " ".join(words_in_order[k:k + 10]) in src_flat:
+                return "it copies the source instead of restating it"
         invented = [n for n in _NUMBER.findall(text.lower()) if n.rstrip("%").replace(",", ".") not in src_numbers]
         if invented:
             return f"numbers not in the source: {', '.join(invented[:3])}"
@@ -137,6 +168,7 @@ class Models:
         self.cache = ResponseCache(store)
         self.router = Router(str(config.get("models.router", "auto")), str(config.get("models.embedding", "all-MiniLM-L6-v2")))
         self._local_error: str | None = None
+        self._meter: Any = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -152,15 +184,30 @@ class Models:
     def local(self) -> Any:
         from ._local import load_local
 
-        return load_local(int(self.config.get("models.threads", 0)))
+        return load_local()
+
+    @property
+    def threads(self) -> int:
+        """Torch threads for generation: ``[models] threads``, or 1 when it is 0 (see ``LocalLM.generate``)."""
+        return int(self.config.get("models.threads", 0)) or 1
 
     # -- generation ----------------------------------------------------------------------------
 
-    def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None) -> list[Generation]:
-        """Answer every request (see the module docstring); never raises for a model's failure."""
+    def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None, meter: Any = None) -> list[Generation]:
+        """Answer every request (see the module docstring); never raises for a model's failure.
+
+        ``meter`` (a :class:`~aios_kernel._agents.Cost`) is charged with every call made, including
+        model calls whose output was then rejected: the step pays for what it spent.
+        """
+        self._meter = meter
+        try:
+            return self._generate(requests, trace or TraceInfo())
+        finally:
+            self._meter = None
+
+    def _generate(self, requests: list[GenRequest], trace: TraceInfo) -> list[Generation]:
         from .._agents import Cost
 
-        trace = trace or TraceInfo()
         n = len(requests)
         raws: list[tuple[str, str, str | None, bool] | None] = [None] * n  # (text, tier, fallback_reason, cached)
         usage: list[Any] = [None] * n
@@ -179,7 +226,8 @@ class Models:
         # 1. cache
         model_id = self._model_id()
         keys = {i: cache_key(model_id, requests[i].system, requests[i].prompt,
-                             {"max_new_tokens": requests[i].max_new_tokens or max_new}) for i in pending}
+                             {"max_new_tokens": requests[i].max_new_tokens or max_new, "prefix": requests[i].prefix,
+                              "sentences": requests[i].sentences}) for i in pending}
         t0, c0 = time.perf_counter(), time.process_time()
         hits = self.cache.get_many(list(keys.values()))
         hit_ids = [i for i in pending if keys[i] in hits]
@@ -219,13 +267,15 @@ class Models:
 
         t0, c0 = time.perf_counter(), time.process_time()
         try:
-            reply = remote.complete(req.system, req.prompt, max_tokens=req.max_new_tokens or max_new, sensitive=req.sensitive)
+            ask = req.prompt + (f"\n\nStart your answer with: {req.prefix}" if req.prefix else "")
+            reply = remote.complete(req.system, ask, max_tokens=req.max_new_tokens or max_new, sensitive=req.sensitive)
         except ModelError as exc:
             self._account(trace, "remote", remote.model, 1, 0, 0, time.process_time() - c0, time.perf_counter() - t0, t0,
                           purpose=req.purpose, fallback_reason=str(exc))
             return  # the local tier gets it next
         cpu = time.process_time() - c0
         money = price(self.config, "remote", tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, cpu_s=cpu)
+        reply = replace(reply, text=shape(req, reply.text, continued=False))
         problem = self._check(req, reply.text)
         cost = Cost(reply.tokens_in, reply.tokens_out, cpu, money, 1, "remote")
         self._account(trace, "remote", remote.model, 1, reply.tokens_in, reply.tokens_out, cpu, time.perf_counter() - t0, t0,
@@ -249,13 +299,16 @@ class Models:
             self._fallback(requests, pending, raws, usage, self._local_error, trace)
             return
         timeout = float(self.config.get("models.timeout_s", 120.0))
+        # prompts of similar length batch together: less padding to compute
+        pending = sorted(pending, key=lambda i: (len(requests[i].system) + len(requests[i].prompt), i))
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start:start + self.batch_size]
             budget = max(requests[i].max_new_tokens or max_new for i in chunk)
             t0, c0 = time.perf_counter(), time.process_time()
             try:
-                outs = lm.generate([(requests[i].system, requests[i].prompt) for i in chunk], max_new_tokens=budget,
-                                   max_time=timeout)
+                outs = lm.generate([(requests[i].system, requests[i].prompt, requests[i].prefix) for i in chunk],
+                                   max_new_tokens=budget, max_time=timeout, threads=self.threads)
+                outs = [replace(o, text=shape(requests[i], o.text)) for i, o in zip(chunk, outs, strict=True)]
                 error = None
             except Exception as exc:  # noqa: BLE001  (a failing generate falls back, the run goes on)
                 outs, error = [], f"local generation failed: {type(exc).__name__}: {exc}"
@@ -326,15 +379,19 @@ class Models:
     # -- routing -------------------------------------------------------------------------------
 
     def route(self, texts: list[str], labels: dict[str, list[str]], *, trace: TraceInfo | None = None,
-              default: str = "other") -> list[Route]:
+              default: str = "other", meter: Any = None) -> list[Route]:
         """The router tier for a batch of texts (one accounted call)."""
         t0, c0 = time.perf_counter(), time.process_time()
         before = self.router.embedding_calls
         routes = [self.router.classify(t, labels, default=default) for t in texts]
         cpu = time.process_time() - c0
         method = "embedding" if self.router.embedding_calls > before else "rules"
-        self._account(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu, time.perf_counter() - t0, t0,
-                      purpose="route", money=price(self.config, "router", cpu_s=cpu))
+        self._meter = meter
+        try:
+            self._account(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu, time.perf_counter() - t0,
+                          t0, purpose="route", money=price(self.config, "router", cpu_s=cpu))
+        finally:
+            self._meter = None
         return routes
 
     # -- accounting ----------------------------------------------------------------------------
@@ -345,6 +402,11 @@ class Models:
         from .._orchestrator._outbox import iso_at
 
         started_at = iso_at(time.time() - wall_s) if started else iso()
+        meter = getattr(self, "_meter", None)
+        if meter is not None:
+            from .._agents import Cost
+
+            meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
         self.store.emit("model.called", f"model:{tier}", {
             "span_id": new_id("sp"), "trace_id": trace.run_id, "parent_span": trace.parent_span, "agent": trace.agent,
             "agent_version": trace.agent_version, "workflow": trace.workflow, "tier": tier, "model": model, "n": n,

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import NotFoundError, ValidationError
-from .._store import Store
-from .._store import _json
+from .._store import Store, _json
 
 if TYPE_CHECKING:
     import polars as pl

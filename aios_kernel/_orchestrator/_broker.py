@@ -22,8 +22,7 @@ from typing import Any
 
 from .._errors import NotFoundError, StateError
 from .._ids import new_id
-from .._store import Store
-from .._store import _json
+from .._store import Store, _json
 from ._schema import TERMINAL
 from ._worker import owner_alive
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .._connectors import Connectors
 from .._errors import ConnectorError
 from .._ids import iso, new_id
-from .._store import Store
-from .._store import _json
-from .._connectors import Connectors
+from .._store import Store, _json
 
 
 class Outbox:

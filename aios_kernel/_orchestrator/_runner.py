@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _agents
 from .._errors import StateError, WorkflowError
 from .._ids import iso, new_id
-from .._policy import decide
-from .._policy import _budgets
+from .._policy import _budgets, decide
 from .._store import _json
 from . import _retry
 from ._refs import guard, lookup, resolve

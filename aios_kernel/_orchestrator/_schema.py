@@ -26,8 +26,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .._store import Event, Migration, component
-from .._store import _json
+from .._store import Event, Migration, _json, component
 
 TERMINAL = ("succeeded", "failed", "compensated", "cancelled")
 """States a task or run never leaves (except a dead-lettered task an operator requeues)."""

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import NotFoundError, StateError, ValidationError
 from .._ids import new_id
-from .._store import Store
-from .._store import _json
+from .._store import Store, _json
 from ._autonomy import category
 
 if TYPE_CHECKING:
@@ -108,6 +107,11 @@ class Approval:
     def untrusted(self) -> bool:
         """True when any evidence is untrusted outside content (e.g. a flagged e-mail)."""
         return any(e.get("untrusted") for e in self.evidence)
+
+    @property
+    def flagged(self) -> bool:
+        """True when evidence was flagged as a prompt injection: never acted on without you."""
+        return any("prompt_injection" in (e.get("flags") or []) for e in self.evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_book"}

@@ -148,3 +148,20 @@ def test_router_embedding_nearest_centroid_places_text_without_keywords(twb):
                             {"billing": ["invoice attached", "payment due", "amount owed"],
                              "scheduling": ["meet next week", "move our call", "calendar invite"]})
     assert route.method == "embedding" and route.label == "billing"
+
+
+@pytest.mark.slow
+def test_batched_decode_loop_matches_one_at_a_time_and_transformers_generate(smollm2):
+    import torch
+
+    prompts = [("Be brief.", "Name a colour."), ("Be brief.", "Say hello to Ana in a long friendly sentence, please.")]
+    batch = smollm2.generate(prompts, max_new_tokens=12)
+    single = [smollm2.generate([p], max_new_tokens=12)[0] for p in prompts]
+    assert [o.text for o in batch] == [o.text for o in single]
+    tok = smollm2.tokenizer
+    enc = tok([smollm2.chat_text(*prompts[1])], return_tensors="pt")
+    with torch.inference_mode():
+        out = smollm2.model.generate(**enc, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip() == single[1].text
+    primed = smollm2.generate([("Be brief.", "What colour is the sky?", "The sky is")], max_new_tokens=6)[0]
+    assert primed.tokens_out > 0 and not primed.text.startswith("The sky is")  # the prefix is the prompt's, not the output's

@@ -135,8 +135,9 @@ def test_racing_writers_on_one_key_write_one_line(tmp_path):
 
 
 def test_transient_connector_failures_are_retried_with_the_same_key(twb, fast_ws):
-    from .helpers import FlakyConnector, agent, define, render_effect
     from aios_kernel import Step
+
+    from .helpers import FlakyConnector, agent, define, render_effect
 
     agent("t.render", render_effect)
     twb.config.data["policies"]["actions"]["t_send"] = "auto"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from aios_kernel import AgentResult, ValidationError, WorkflowError
+from aios_kernel import AgentResult, Step, ValidationError, WorkflowError
 from aios_kernel._orchestrator import _retry
 
 from .conftest import ledger_lines
-from .helpers import FlakyConnector, add_one, agent, define, render_effect
-from aios_kernel import Step
+from .helpers import add_one, agent, define, render_effect
 
 
 def test_steps_run_in_order_with_a_checkpoint_and_agent_version_each(twb):
