@@ -376,6 +376,22 @@ class Models:
                                   use, subject))
         return out
 
+    # -- embedding -----------------------------------------------------------------------------
+
+    def embed(self, texts: list[str], *, trace: TraceInfo | None = None) -> Any:
+        """Unit vectors for ``texts`` from ``[models] embedding`` (the model memory uses), accounted like any call."""
+        from ._embedding import load_embedder
+
+        t0, c0 = time.perf_counter(), time.process_time()
+        emb = load_embedder(str(self.config.get("models.embedding", "all-MiniLM-L6-v2")),
+                            int8=bool(self.config.get("memory.int8", False)))
+        vectors = emb.encode(list(texts))
+        tokens = sum(emb.token_lengths(list(texts))) if texts else 0
+        cpu = time.process_time() - c0
+        self._account(trace or TraceInfo(), "embedding", emb.model_id, len(texts), tokens, 0, cpu, time.perf_counter() - t0,
+                      t0, purpose="embed", money=price(self.config, "embedding", tokens_in=tokens, cpu_s=cpu))
+        return vectors
+
     # -- routing -------------------------------------------------------------------------------
 
     def route(self, texts: list[str], labels: dict[str, list[str]], *, trace: TraceInfo | None = None,

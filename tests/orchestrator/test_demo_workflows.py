@@ -100,3 +100,16 @@ def test_simulate_proposes_effects_and_executes_none(twb, fast_ws):
     proposed = run.proposed_effects()
     assert len(proposed) == 10 and {e["action"] for e in proposed} == {"issue_invoice", "send_email"}
     assert ledger_lines(fast_ws) == [] and twb.approvals.pending() == []
+
+
+def test_morning_summary_says_what_is_planned_waiting_and_what_it_cost(twb):
+    from aios_kernel.pipelines.demo import summary_lines
+
+    assert any("planned: nothing yet" in line for line in summary_lines(twb))
+    twb.plan("daily_ops").run()
+    text = "\n".join(summary_lines(twb))
+    assert "planned: inbox_triage waiting approval, invoicing waiting approval, meeting_followup waiting approval" in text
+    assert "waiting for approval:" in text and "issue_invoice" in text
+    first = [line for line in text.splitlines() if line.startswith("    - ")][0]
+    assert "flagged: prompt injection" in first  # the phishing message is listed first
+    assert "cost:" in text and "model calls" in text

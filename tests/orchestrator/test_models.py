@@ -165,3 +165,14 @@ def test_batched_decode_loop_matches_one_at_a_time_and_transformers_generate(smo
     assert tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip() == single[1].text
     primed = smollm2.generate([("Be brief.", "What colour is the sky?", "The sky is")], max_new_tokens=6)[0]
     assert primed.tokens_out > 0 and not primed.text.startswith("The sky is")  # the prefix is the prompt's, not the output's
+
+
+@pytest.mark.slow
+def test_one_interface_also_embeds_and_accounts_it(twb):
+    import numpy as np
+
+    vecs = twb.models.embed(["invoice for October", "bill for October", "coffee in Berlin"])
+    assert vecs.shape[0] == 3 and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-3)
+    assert float(vecs[0] @ vecs[1]) > float(vecs[0] @ vecs[2])
+    call = _calls(twb)[-1]
+    assert call["tier"] == "embedding" and call["n"] == 3 and call["tokens_in"] > 0
