@@ -38,6 +38,8 @@ class Narrative(list):  # type: ignore[type-arg]
     def __str__(self) -> str:
         return "\n".join(map(str, self)) or f"run {self.run_id}: nothing happened yet"
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         esc = html.escape
         items = "".join(

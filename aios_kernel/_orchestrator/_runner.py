@@ -2,8 +2,9 @@
 
 For each step from the task's cursor: evaluate the guard, check budgets
 (for steps that call models), resolve the inputs, call the agent, and record
-the result as the step's checkpoint (``step.completed``) in one transaction
-that also renews the lease. An action step goes through policy: automatic
+the result as the step's checkpoint (``step.completed``: one event and one
+row, in one transaction, refused if this worker lost its lease; a heartbeat
+thread renews the lease meanwhile). An action step goes through policy: automatic
 ones go through the outbox at once; others raise an approval and the task
 waits. A resumed task starts at its cursor, so finished steps are never
 redone. When a step fails for good, the completed steps' compensations run
@@ -84,10 +85,8 @@ class TaskRunner:
         beat.watch(t.id)
         try:
             return self._steps(t)
-        except StateError as exc:
-            if "lost its lease" in str(exc):
-                return "lost"  # someone else owns it now and continues from the last checkpoint
-            raise
+        except StateError:
+            return "lost"  # the task changed state under this worker: its new owner goes on from the last checkpoint
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 self.orch.broker.release(row, owner=self.owner, reason=f"worker interrupted ({type(exc).__name__})")
@@ -130,8 +129,10 @@ class TaskRunner:
             except _Stop as stop:
                 self._settle_after_failure(t, idx, str(stop), "cancelled", error_type="decision", dead=False)
                 return "cancelled"
-            except StateError:
-                raise
+            except StateError as exc:
+                if _lease_lost(exc):
+                    raise
+                return self._failed(t, idx, step, exc)
             except Exception as exc:
                 return self._failed(t, idx, step, exc)
             idx += 1
@@ -409,6 +410,10 @@ class TaskRunner:
                                              priority=int(t.run["priority"]), parent_id=t.id)
             self.orch.broker.finish(t.row, "succeeded", owner=self.owner, actor=f"worker:{self.owner}")
         return "succeeded"
+
+
+def _lease_lost(exc: StateError) -> bool:
+    return "lost its lease" in str(exc) or "lost its lease" in str(exc.__cause__ or "")
 
 
 def _iso(epoch: float) -> str:

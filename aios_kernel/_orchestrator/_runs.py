@@ -223,6 +223,8 @@ class RunList(list):  # type: ignore[type-arg]
                          + (f"  {d['error'][:80]}" if d["error"] else ""))
         return "\n".join(lines)
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td><code>{html.escape(r.id)}</code></td><td>{html.escape(d['workflow'])}</td><td>{_badge(d['status'])}</td>"

@@ -116,6 +116,9 @@ class Approval:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_book"}
 
+    def __repr__(self) -> str:
+        return f"<Approval {self.id} {self.kind} [{self.status}] {self.title}>"
+
     def __str__(self) -> str:
         lines = [f"approval {self.id} [{self.status}] {self.title}",
                  f"  why: {self.why.get('agent', '')} confidence {self.why.get('confidence', '?')}; "

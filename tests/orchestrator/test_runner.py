@@ -171,3 +171,23 @@ def test_same_idempotency_key_returns_the_same_run(twb):
 def test_workflow_with_a_dangling_reference_is_refused_at_definition():
     with pytest.raises(WorkflowError, match=r"\$nope"):
         define("t_bad", [Step("a", "t.add", {"value": "$nope.value"})])
+
+
+def test_a_worker_that_lost_its_lease_cannot_checkpoint(twb):
+    """While a slow step runs, its lease lapses and another worker takes the task: the slow result is dropped."""
+    broker = twb.orchestrator.broker
+
+    def slow(ctx):  # type: ignore[no-untyped-def]
+        task = broker.get(ctx.task_id)
+        broker._transition(ctx.task_id, "task.lease_expired", {"previous_owner": task["owner"], "reason": "lapsed (provoked)"})
+        broker.lease("otherhost/1/1/other", run_id=ctx.run_id)
+        return {"late": True}
+
+    agent("t.slow", slow)
+    define("t_lost", [Step("a", "t.slow")])
+    run = twb.submit("t_lost")
+    twb.run_pending()
+    task = run.task()
+    assert task.status == "leased" and task.owner == "otherhost/1/1/other"
+    assert task.steps == []  # the slow worker's checkpoint was refused
+    assert run.status == "running"
