@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import ModelError
+from ._embedding import torch_threads
 
 MODEL_ID = "SmolLM2-135M-Instruct"
 _LOADED: dict[str, LocalLM] = {}
@@ -70,7 +71,7 @@ class LocalLM:
         stop = self._stop_ids()
         n = len(texts)
         generated: list[list[int]] = [[] for _ in range(n)]
-        with self._gen_lock, _torch_threads(threads), torch.inference_mode():
+        with self._gen_lock, torch_threads(threads), torch.inference_mode():
             enc = tok(texts, return_tensors="pt", padding=True)
             mask = enc["attention_mask"]
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -113,21 +114,6 @@ class LocalLM:
         eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         ids.update(eos if isinstance(eos, list) else [eos])
         return {int(i) for i in ids if i is not None}
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    if n <= 0 or n == before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def load_local() -> LocalLM:
