@@ -14,7 +14,10 @@ from aios_kernel._models._accounting import price
 
 
 def _req(i: int = 0, **kw) -> GenRequest:  # type: ignore[no-untyped-def]
-    base = {"fallback": f"fallback {i}", "max_new_tokens": 8, "prompt": f"Name one colour. ({i})"}
+    # Started on a prefix and cut to one sentence, the small model's answer passes
+    # the default output checks, so each test sees the behaviour it is about.
+    base = {"fallback": f"fallback {i}", "max_new_tokens": 24, "prefix": "On a clear day, the sky is", "sentences": 1,
+            "prompt": f"In one short sentence, say what colour the sky is on a clear day. ({i})"}
     base.update(kw)
     return GenRequest("test", **base)
 
@@ -120,7 +123,8 @@ def test_remote_tier_is_used_when_enabled_and_never_for_sensitive_records(lm_wb)
         cfg = lm_wb.config.data["models"]
         cfg["remote"].update(enabled=True, url=server.url, model="small-remote")
         cfg["prices"]["remote"] = {"input_per_1k": 1.0, "output_per_1k": 2.0, "per_cpu_second": 0.0}
-        public, secret = lm_wb.models.generate([_req(1), _req(2, sensitive=True, prompt="Client bank details: IBAN DE00")])
+        public, secret = lm_wb.models.generate([_req(1, prefix="", sentences=None),
+                                                  _req(2, sensitive=True, prompt="Client bank details: IBAN DE00", prefix="", sentences=None)])
         assert public.tier == "remote" and public.raw.startswith("Blue")
         assert secret.tier in ("local", "template")
         assert len(server.seen) == 1 and "IBAN" not in json.dumps(server.seen)
