@@ -225,9 +225,7 @@ class Models:
 
         # 1. cache
         model_id = self._model_id()
-        keys = {i: cache_key(model_id, requests[i].system, requests[i].prompt,
-                             {"max_new_tokens": requests[i].max_new_tokens or max_new, "prefix": requests[i].prefix,
-                              "sentences": requests[i].sentences}) for i in pending}
+        keys = {i: self.cache_key_for(requests[i]) for i in pending}
         t0, c0 = time.perf_counter(), time.process_time()
         hits = self.cache.get_many(list(keys.values()))
         hit_ids = [i for i in pending if keys[i] in hits]
@@ -255,6 +253,12 @@ class Models:
         if pending:
             self._local_batches(requests, pending, keys, raws, usage, trace, max_new, model_id)
         return self._finish(requests, raws, usage)
+
+    def cache_key_for(self, req: GenRequest) -> str:
+        """The response-cache key of a request: model, prompt and every parameter that changes the answer."""
+        max_new = int(self.config.get("models.max_new_tokens", 160))
+        return cache_key(self._model_id(), req.system, req.prompt,
+                         {"max_new_tokens": req.max_new_tokens or max_new, "prefix": req.prefix, "sentences": req.sentences})
 
     def _model_id(self) -> str:
         from ._local import MODEL_ID

@@ -117,6 +117,7 @@ INSERT INTO steps_v2(task_id, idx, phase, name, agent, agent_version, status, ou
 DROP TABLE steps;
 ALTER TABLE steps_v2 RENAME TO steps;
 """))
+orchestrator.add_migration(Migration(3, "queue_by_run_and_status", "CREATE INDEX queue_run_status ON queue(run_id, status);"))
 
 _j = _json.dumps
 
