@@ -87,7 +87,8 @@ class Router:
         names = list(labels)
         top, second = float(sims[order[0]]), float(sims[order[1]]) if len(order) > 1 else 0.0
         confidence = max(0.3, min(0.8, 0.4 + 2.0 * (top - second)))
-        return Route(names[order[0]], round(confidence, 3), "embedding", {n: round(float(s), 4) for n, s in zip(names, sims)})
+        scores = {n: round(float(s), 4) for n, s in zip(names, sims, strict=True)}
+        return Route(names[order[0]], round(confidence, 3), "embedding", scores)
 
     def classify(self, text: str, labels: Mapping[str, Sequence[str]], *, default: str = "other") -> Route:
         """The best label for ``text``; ``default`` with low confidence when nothing fits."""
