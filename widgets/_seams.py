@@ -145,8 +145,9 @@ def trace_version(reader: Any, run_id: str) -> tuple[int, ...]:
     return int(spans[0]), int(spans[1]), int(steps[0]), int(steps[1])
 
 
-def spending_version(reader: Any) -> tuple[int, int]:
-    """Moves whenever a span or a run changes: what the cost meter and run board show."""
+def spending_version(reader: Any) -> tuple[int, int, int]:
+    """Moves whenever a span, a step checkpoint (steps carry their cost) or a run changes."""
     spans = reader.scalar("SELECT coalesce(max(event_seq), 0) FROM spans") or 0
+    steps = reader.scalar("SELECT coalesce(max(event_seq), 0) FROM steps") or 0
     runs = reader.scalar("SELECT coalesce(max(event_seq), 0) FROM runs") or 0
-    return int(spans), int(runs)
+    return int(spans), int(steps), int(runs)
