@@ -273,17 +273,21 @@ def run_status(counts: dict[str, int], started: bool) -> str:
     return "succeeded"
 
 
+_RUN_AND_STATES = "SELECT status, error, " + ", ".join(
+    f"EXISTS(SELECT 1 FROM queue WHERE run_id=?1 AND status='{state}')" for state in STATES) + " FROM runs WHERE id=?1"
+"""The run's row and which task states occur in it, in one statement (it runs on every task transition)."""
+
+
 def sync_run(store: Store, run_id: str) -> str:
     """Recompute a run's status from its tasks and record it if it changed (call inside ``atomic``).
 
     Which states occur is probed with one index seek per state, not by counting
     the run's tasks: a run with thousands of tasks costs the same per transition.
     """
-    run = store.one("SELECT status, error FROM runs WHERE id=?", (run_id,))
+    run = store.one(_RUN_AND_STATES, (run_id,))
     if run is None:
         raise NotFoundError(f"no run {run_id!r}", id=run_id)
-    present = {s: 1 for s in STATES
-               if store.scalar("SELECT EXISTS(SELECT 1 FROM queue WHERE run_id=? AND status=?)", (run_id, s))}
+    present = {s: 1 for i, s in enumerate(STATES) if run[2 + i]}
     started = run["status"] != "pending" or any(s != "pending" for s in present)
     status = run_status(present, started)
     error = None

@@ -114,7 +114,7 @@ class TaskRunner:
             if r["idx"] < len(steps):
                 scope[steps[r["idx"]].name] = _json.loads(r["outputs"])
         live = run["mode"] != "simulate" and bool(run["allow_effects"])
-        row["cursor"] = int(self.store.scalar("SELECT coalesce(max(idx) + 1, 0) FROM steps WHERE task_id=? AND phase='do'",
+        row["cursor"] = int(self.store.scalar("SELECT coalesce(max(idx) + 1, 0) FROM step_rows WHERE task_id=? AND phase='do'",
                                               (row["id"],)))
         return _Task(row, run, wf, steps, scope, live)
 

@@ -81,7 +81,12 @@ def last(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def insert(conn: sqlite3.Connection, *, id: str, at: str, type: str, entity: str, payload: dict[str, Any],
            actor: str, correlation_id: str | None, cause_id: str | None) -> Event:
-    """Append one event; the caller holds the write transaction."""
+    """Append one event; the caller holds the write transaction.
+
+    The returned event carries ``payload`` itself (not a parsed copy of what was
+    written): parsing it back would cost as much again as the insert, on every
+    step of every run. Callers must not change the dict after emitting it.
+    """
     payload_json = _json.dumps(payload)
     prev_seq, prev_hash = last(conn)
     seq = prev_seq + 1
@@ -91,7 +96,7 @@ def insert(conn: sqlite3.Connection, *, id: str, at: str, type: str, entity: str
         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (seq, id, at, type, entity, payload_json, actor, correlation_id, cause_id, prev_hash, digest),
     )
-    return Event(seq, id, at, type, entity, _json.loads(payload_json), actor, correlation_id, cause_id, prev_hash, digest)
+    return Event(seq, id, at, type, entity, payload, actor, correlation_id, cause_id, prev_hash, digest)
 
 
 def iter_events(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[Event]:

@@ -146,7 +146,7 @@ class Store:
         """
         with self._lock:
             if self._depth == 0:
-                _retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+                _retry_locked(_begin, self.conn)
                 self._depth = 1
                 try:
                     yield self.conn
@@ -207,12 +207,34 @@ class Store:
             raise ValidationError(f"unknown event type {type!r}: register a projector for it in its component's _schema module", field="type")
         if not entity or ":" not in entity:
             raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
-        with self.atomic() as conn:
-            event = _events.insert(
-                conn, id=new_id("ev"), at=at or iso(), type=type, entity=entity, payload=payload or {},
-                actor=actor, correlation_id=correlation_id, cause_id=cause_id,
-            )
-            projector(conn, event)
+        fields = dict(id=new_id("ev"), at=at or iso(), type=type, entity=entity, payload=payload or {}, actor=actor,
+                      correlation_id=correlation_id, cause_id=cause_id)
+        with self._lock:
+            if self._depth:
+                with self.atomic() as conn:  # a savepoint: a failing projector undoes its own event only
+                    event = _events.insert(conn, **fields)
+                    projector(conn, event)
+                return event
+            # The common case (an event in its own transaction, once per step of a run) without the
+            # generator-based context manager: the same BEGIN IMMEDIATE, rollback and hooks as atomic().
+            conn = self.conn
+            _retry_locked(_begin, conn)
+            self._depth = 1
+            try:
+                event = _events.insert(conn, **fields)
+                projector(conn, event)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._depth = 0
+                self._after_commit.clear()
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            if self._after_commit:
+                hooks, self._after_commit = self._after_commit, []
+                for hook in hooks:
+                    hook()
         return event
 
     def events(self, *, type: str | None = None, entity: str | None = None, since_seq: int = 0,
@@ -350,11 +372,15 @@ def _corrupt_message(path: Path, why: str) -> str:
     )
 
 
-def _retry_locked(fn: Callable[[], Any], attempts: int = 5) -> Any:
+def _begin(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _retry_locked(fn: Callable[..., Any], *args: Any, attempts: int = 5) -> Any:
     """Retry past the busy timeout a few times before giving up with a clear error."""
     for attempt in range(attempts):
         try:
-            return fn()
+            return fn(*args)
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
