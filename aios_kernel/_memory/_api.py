@@ -20,6 +20,7 @@ from .._store import Store
 from . import _records
 from ._embed import DaskEmbedder, EmbedSettings
 from ._engine import Engine, MemoryWarning
+from ._index import EXACT_MAX
 from ._retrieve import RetrievalParams, rank
 from ._schema import TIERS
 from ._types import Hit, Hits, MemoryRef, Version, memory_id_of
@@ -447,8 +448,8 @@ class Memory:
             if active is not None and active != self.embedder.model_id:
                 self.migrate_embeddings()
             self._engine = Engine(self.store, self.paths.index, self.embedder.model_id, self.embedder.dim,
-                                  exact_max=int(self.config.get("memory.exact_max") or 200_000),
-                                  nprobe=int(self.config.get("memory.nprobe") or 32))
+                                  exact_max=int(self.config.get("memory.exact_max") or EXACT_MAX),
+                                  nprobe=int(self.config.get("memory.nprobe") or 0))
         self._engine.sync()
         return self._engine
 

@@ -13,14 +13,12 @@ one is dead for good (keyword postings are append-only).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .._store import Store
-from .._store import _json
-import re
-
+from .._store import Store, _json
 from ._bm25 import BM25, STOP_WORDS, tokenize
 from ._schema import TIERS
 

@@ -74,9 +74,10 @@ class DaskEmbedder:
 
     @property
     def model_id(self) -> str:
+        from .._models._embedding import INT8_SUFFIX
         from .._models._locate import embedding_model
 
-        return embedding_model(self.settings.model)[1] + ("+int8" if self.settings.int8 else "")
+        return embedding_model(self.settings.model)[1] + (INT8_SUFFIX if self.settings.int8 else "")
 
     @property
     def dim(self) -> int:

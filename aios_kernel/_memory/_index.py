@@ -1,10 +1,18 @@
 """The vector index: faiss, persisted under the workspace's ``index/`` folder.
 
-Up to ``exact_max`` vectors (default 200,000) the index is exact inner
+Up to ``exact_max`` vectors (default 30,000) the index is exact inner
 product (``IndexIDMap2`` over ``IndexFlatIP``; vectors are unit length, so
 this is cosine). Past that it becomes an inverted-file index
-(``IndexIVFFlat``, nlist about 4*sqrt(n), searched with ``nprobe`` lists):
-approximate, and still exact about deletions.
+(``IndexIVFFlat``, nlist about 4*sqrt(n), searched with ``nprobe`` lists,
+by default one list in eight and at least 32): approximate, and still
+exact about deletions.
+
+Why 30,000: an exact search reads every vector, about 0.13 us each on one
+core here (13 ms at 100,000), and recall's budget is 15 ms with the query
+embedding (about 4 ms) and the keyword layer included. Past the threshold
+the inverted file answers in 1-2 ms. On MiniLM vectors of 5,520 LoCoMo
+turns (141 lists) it finds 0.975 of the exact top 10 probing 16 lists and
+0.993 probing 32.
 
 The index is a cache of the store: the file carries its model id, count and
 a CRC of its bytes in a JSON sidecar. A missing file is rebuilt from the
@@ -22,7 +30,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-EXACT_MAX = 200_000
+EXACT_MAX = 30_000
+AUTO_NPROBE_MIN = 32
+"""With ``nprobe=0`` (automatic), an IVF index searches max(32, nlist/8) lists."""
 
 
 class IndexFileError(Exception):
@@ -32,7 +42,7 @@ class IndexFileError(Exception):
 class VectorIndex:
     """A faiss index of one model's vectors, keyed by 63-bit ids."""
 
-    def __init__(self, folder: Path, model_id: str, dim: int, *, exact_max: int = EXACT_MAX, nprobe: int = 32) -> None:
+    def __init__(self, folder: Path, model_id: str, dim: int, *, exact_max: int = EXACT_MAX, nprobe: int = 0) -> None:
         self.folder = Path(folder)
         self.model_id = model_id
         self.dim = dim
@@ -85,8 +95,11 @@ class VectorIndex:
         rng = np.random.default_rng(0)
         train = sample[rng.choice(len(sample), size=min(len(sample), nlist * 40), replace=False)]
         index.train(train)
-        index.nprobe = min(nlist, self.nprobe)
+        index.nprobe = self._nprobe(nlist)
         return index
+
+    def _nprobe(self, nlist: int) -> int:
+        return min(nlist, self.nprobe if self.nprobe > 0 else max(AUTO_NPROBE_MIN, nlist // 8))
 
     def add(self, ids: Any, vectors: Any) -> None:
         import numpy as np
@@ -211,7 +224,9 @@ class VectorIndex:
         if index.d != self.dim or index.ntotal != meta.get("count"):
             raise IndexFileError(f"{self.path.name} has {index.ntotal} vectors of dimension {index.d}, expected {meta.get('count')} of {self.dim}")
         if isinstance(index, faiss.IndexIVF):
-            index.nprobe = min(index.nlist, self.nprobe)
+            index.nprobe = self._nprobe(index.nlist)
         self.index = index
         self.dirty = False
+        if self.kind == "exact" and self.ntotal > self.exact_max:  # saved before the threshold was lowered
+            self.reset(*self.contents())
         return True

@@ -6,11 +6,20 @@ pooling over the attention mask and L2 normalisation: the same vectors as
 process loads a model once (:func:`load_embedder` caches it), so Dask
 workers reuse theirs across batches.
 
-``int8=True`` quantises the linear layers to int8 (dynamic, per channel),
-except each block's feed-forward output, which is most sensitive to it: about
-1.5-2x faster on CPU with vectors within a few hundredths of cosine of the
-float ones. The model id then ends in ``+int8`` so the two kinds of vectors are
-never mixed.
+``int8=True`` quantises every linear layer to int8 (dynamic quantisation,
+one scale per output channel): about 1.5x faster on CPU, vectors at cosine
+0.93-0.99 (median 0.97) of the float ones, and LoCoMo recall within 0.01 of
+them (R@10 0.783 against 0.786). The model id then ends in
+:data:`INT8_SUFFIX`, so the two kinds of vectors are never mixed: a
+workspace embedded with another scheme re-embeds through the model
+migration.
+
+A single query (:meth:`Embedder.encode_query`) runs through a TorchScript
+trace of the same model: the eager transformers forward spends about as long
+in Python as in arithmetic for one short text, and recall waits on it. The
+trace is checked against the eager model when it is built and is only ever
+given one unpadded text, the case it was traced for; if it cannot be built
+or disagrees, queries use the eager model.
 """
 
 from __future__ import annotations
@@ -19,9 +28,13 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+INT8_SUFFIX = "+int8-linear"
+"""Ends the id of a quantised model. (Plain ``+int8`` vectors came from a scheme that kept each
+block's feed-forward output in float; they are not comparable with these.)"""
 
 _CACHE: dict[tuple[str, bool], Embedder] = {}
 _LOCK = threading.Lock()
@@ -39,6 +52,8 @@ class Embedder:
     max_length: int
     tokenizer: Any
     model: Any
+    _traced: Any = field(default=None, repr=False)
+    _trace_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encode_batch(self, texts: Sequence[str]) -> Any:
         """One forward pass over ``texts`` (callers group texts of similar length)."""
@@ -62,8 +77,24 @@ class Embedder:
         synchronisation costs more than it saves, and on a busy machine it
         costs 5-10x (measured: 15 ms on one thread, 80-200 ms on two).
         """
+        import torch
+
+        batch = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
         with torch_threads(1):
-            return self.encode_batch([text])[0]
+            forward = self._query_forward(batch)
+            if forward is None:
+                return self.encode_batch([text])[0]
+            with torch.inference_mode():
+                hidden = forward(batch["input_ids"], batch["attention_mask"])[0]
+                return torch.nn.functional.normalize(hidden.mean(1), p=2, dim=1)[0].numpy()
+
+    def _query_forward(self, example: Any) -> Any:
+        """The traced single-text forward, built on first use; None where tracing does not hold."""
+        if self._traced is None:
+            with self._trace_lock:
+                if self._traced is None:
+                    self._traced = _trace(self, example) or False
+        return self._traced or None
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> Any:
         """Embed any number of texts, batching texts of similar length together."""
@@ -135,9 +166,40 @@ def _load(folder: Path, model_id: str, int8: bool) -> Embedder:
     max_length = int(json.loads(cfg.read_text()).get("max_seq_length", 256)) if cfg.exists() else 256
     if int8:
         model = _quantise(model, torch)
-        model_id += "+int8"
+        model_id += INT8_SUFFIX
     LOADS.append(model_id)
     return Embedder(model_id, folder, int(model.config.hidden_size), max_length, tokenizer, model)
+
+
+def _trace(emb: Embedder, example: Any) -> Any:
+    """A TorchScript trace of ``emb.model`` for one unpadded text, or None if it does not match eager."""
+    import warnings
+
+    import torch
+
+    class PlainOutput(torch.nn.Module):  # tracing needs a tuple, not a ModelOutput
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return (self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,)
+
+    probes = ["ok", "What did the client say about the invoice for the May workshop, and when is it due?"]
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # TracerWarnings about Python values the unpadded case never varies
+            traced = torch.jit.trace(PlainOutput(emb.model), (example["input_ids"], example["attention_mask"]),
+                                     check_trace=False)
+            for text in probes:
+                b = emb.tokenizer([text], return_tensors="pt")
+                want = emb.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state
+                got = traced(b["input_ids"], b["attention_mask"])[0]
+                if want.shape != got.shape or float((want - got).abs().max()) > 1e-4:
+                    return None
+    except Exception:  # noqa: BLE001 - any failure to trace means the eager path, which is always correct
+        return None
+    return traced
 
 
 def _quantise(model: Any, torch: Any) -> Any:
@@ -145,9 +207,7 @@ def _quantise(model: Any, torch: Any) -> Any:
 
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    spec = {name: per_channel_dynamic_qconfig for name, mod in model.named_modules()
-            if isinstance(mod, torch.nn.Linear) and not (name.endswith("output.dense") and "attention" not in name)}
     with warnings.catch_warnings():
         # The eager API is deprecated in favour of torchao, which is not installed; it still works.
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, spec)
+        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})

@@ -9,6 +9,7 @@ purpose without). No hub, no network.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -46,8 +47,13 @@ def smollm2_file() -> tuple[Path, str]:
     return folder, SMOLLM2_GGUF
 
 
+@functools.lru_cache(maxsize=16)
 def embedding_model(name: str) -> tuple[Path, str]:
-    """A model folder and its id from ``[models] embedding`` (a packaged model's name or a folder)."""
+    """A model folder and its id from ``[models] embedding`` (a packaged model's name or a folder).
+
+    Cached: recall asks for it on every query, and finding a package costs a
+    few hundred microseconds of file-system lookups (errors are not cached).
+    """
     if not name or name in MINILM_NAMES:
         return minilm_dir(), MINILM_ID
     folder = Path(name).expanduser()

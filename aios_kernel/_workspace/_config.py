@@ -118,8 +118,8 @@ SCHEMA: dict[str, Any] = {
     "memory": {
         "int8": _s(bool, True, "int8-quantised embedding model (faster on CPU, same recall on LoCoMo); false: float32; a change re-embeds"),
         "max_chars": _s(int, 1_000_000, "longest text one memory may hold"),
-        "exact_max": _s(int, 200_000, "up to this many vectors the index is exact; past it, approximate (IVF)"),
-        "nprobe": _s(int, 32, "lists searched by the approximate index"),
+        "exact_max": _s(int, 30_000, "up to this many vectors the index is exact; past it, approximate (IVF)"),
+        "nprobe": _s(int, 0, "lists searched by the approximate index (0: automatic, max(32, lists/8))"),
         "kinds": _s(list, [], "record kinds besides the built-in ones"),
         "retention": {
             # [memory.retention.TIER] or [memory.retention.TIER.KIND]

@@ -12,7 +12,7 @@ import pytest
 from aios_kernel import Workbench
 from aios_kernel._memory import MemoryWarning
 from aios_kernel._memory._embed import DaskEmbedder, EmbedSettings
-
+from aios_kernel._models._embedding import INT8_SUFFIX
 
 
 class FaultyEmbedder(DaskEmbedder):
@@ -42,6 +42,23 @@ def test_vectors_match_sentence_transformers(minilm: Any) -> None:
     theirs = SentenceTransformer(str(minilm.folder), device="cpu").encode(texts)
     assert np.abs(ours - theirs).max() < 1e-5
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_a_query_vector_is_the_models_vector_for_that_text(minilm: Any, int8: bool) -> None:
+    """The traced single-query path gives the eager model's vector, at every length up to truncation."""
+    from aios_kernel._models._embedding import load_embedder, torch_threads
+
+    emb = load_embedder(int8=int8)
+    words = "the invoice for the May workshop was sent to Köhler in Bremen on Tuesday".split()
+    texts = ["a", "ok?", " ".join(words), " ".join(words * 6), " ".join(words * 40)]  # the last is cut at max_length
+    for text in texts:
+        with torch_threads(1):
+            want = emb.encode_batch([text])[0]
+        got = emb.encode_query(text)
+        assert got.shape == (emb.dim,) and got.dtype == np.float32
+        assert np.abs(got - want).max() < 1e-5, text[:40]
+    assert emb._traced, "the query path fell back to the eager model"
 
 
 def test_length_buckets_group_similar_lengths() -> None:
@@ -121,7 +138,7 @@ def test_changing_the_model_re_embeds_through_a_migration(tmp_path, minilm) -> N
         assert wb.memory.recall("who owns the roadmap", k=1)[0].id == ref.id
     cfg.write_text(cfg.read_text().replace("int8 = false", "int8 = true"))
     with Workbench.open(root) as wb:
-        assert wb.memory.embedder.model_id.endswith("+int8")
+        assert wb.memory.embedder.model_id.endswith(INT8_SUFFIX)
         assert wb.memory.pending() == 2
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -130,5 +147,5 @@ def test_changing_the_model_re_embeds_through_a_migration(tmp_path, minilm) -> N
         assert wb.memory.pending() == 0
         changes = wb.store.events(type="memory.model_changed")
         assert [e.payload["model_id"] for e in changes] == [
-            "sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2+int8"]
-        assert wb.store.scalar("SELECT model_id FROM memory_models WHERE active=1").endswith("+int8")
+            "sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2" + INT8_SUFFIX]
+        assert wb.store.scalar("SELECT model_id FROM memory_models WHERE active=1").endswith(INT8_SUFFIX)

@@ -133,3 +133,26 @@ def test_past_exact_max_the_index_becomes_approximate(tmp_path: Path, minilm) ->
     with Workbench.open(root) as wb:  # the IVF index is saved and loaded
         assert wb.memory.recall("VAT return", k=1)[0].id == refs[0].id
         assert wb.memory._engine.index.kind == "ivf"
+
+
+def test_a_saved_exact_index_past_a_lowered_threshold_loads_as_approximate(tmp_path: Path, minilm) -> None:
+    root = tmp_path / "ws"
+    Workbench.init(root).close()
+    with Workbench.open(root) as wb:
+        refs = wb.memory.remember_many([f"Record {i} about topic {i % 9} and item {i}" for i in range(60)])
+        assert wb.memory.recall("topic 3", k=1) and wb.memory._engine.index.kind == "exact"
+    cfg = root / "aios.toml"
+    cfg.write_text(cfg.read_text().replace("[dask]", "[memory]\nexact_max = 40\n\n[dask]"))
+    with Workbench.open(root) as wb:
+        hits = wb.memory.recall("Record 7 about topic 7 and item 7", k=1)
+        index = wb.memory._engine.index
+        assert index.kind == "ivf" and index.ntotal == 60
+        assert hits[0].id == refs[7].id
+
+
+def test_the_automatic_nprobe_searches_an_eighth_of_the_lists(tmp_path: Path) -> None:
+    from aios_kernel._memory._index import VectorIndex
+
+    auto, fixed = VectorIndex(tmp_path, "m", 8), VectorIndex(tmp_path, "m", 8, nprobe=5)
+    assert [auto._nprobe(n) for n in (16, 141, 256, 1264)] == [16, 32, 32, 158]
+    assert [fixed._nprobe(n) for n in (3, 141)] == [3, 5]
