@@ -179,6 +179,10 @@ def throughput(tmp: Path, quick: bool) -> None:
                     again = wb.memory.remember_many(items, progress=False)
                     t_again.append(time.perf_counter() - t0)
                     assert again == refs and wb.store.last_seq() == seq
+                    if r == 0:
+                        vectors = _stored_vectors(wb)
+                        questions = [q for conv in _locomo.conversations() for q, _ in conv.questions][: 100 if quick else 400]
+                        qvecs = [wb.memory.embedder.query_vector(q) for q in questions]
             shutil.rmtree(root, ignore_errors=True)
     best_st = min(t_st)
     print(f"\nEmbedding throughput: {n} LoCoMo turns, torch threads {torch.get_num_threads()}, {os.cpu_count()} cores, "
@@ -194,6 +198,40 @@ def throughput(tmp: Path, quick: bool) -> None:
     print(f"  ratio of the default to the faster SentenceTransformer row: {min(best_st, st1) / min(t_ours['int8']):.2f}")
     first, again = min(t_ours["int8"]), min(t_again)
     print(f"\nRe-ingest of the same {n} unchanged turns: {again:.3f}s vs {first:.2f}s first ingest = {first / again:.0f}x faster")
+    ivf_agreement(vectors, qvecs)
+
+
+def _stored_vectors(wb: Any) -> Any:
+    import numpy as np
+
+    rows = wb.store.query("SELECT vector FROM memory_embeddings WHERE model_id=?", (wb.memory.embedder.model_id,))
+    return np.stack([np.frombuffer(r[0], np.float32) for r in rows])
+
+
+def ivf_agreement(vectors: Any, qvecs: list[Any]) -> None:
+    """How much of the exact top 10 / top 100 the approximate index finds, on real MiniLM vectors."""
+    import faiss
+    import numpy as np
+
+    from aios_kernel._memory._index import VectorIndex
+
+    q = np.stack(qvecs).astype(np.float32)
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, want = exact.search(q, 100)
+    with tempfile.TemporaryDirectory() as folder:
+        ivf = VectorIndex(Path(folder), "bench", vectors.shape[1], exact_max=0)
+        ivf.reset(np.arange(len(vectors)), vectors)
+        nlist = ivf.index.nlist
+        print(f"\nApproximate index (IVF) against exact search: {len(vectors)} LoCoMo turn vectors (int8 MiniLM), "
+              f"{len(q)} LoCoMo questions, {nlist} lists")
+        print(f"  {'lists probed':<28}{'top-10 found':>14}{'top-100 found':>15}")
+        for nprobe in sorted({max(1, nlist // 16), max(1, nlist // 8), min(nlist, 32)}):
+            ivf.index.nprobe = nprobe
+            _, got = ivf.index.search(q, 100)
+            at = {k: np.mean([len(set(got[i, :k]) & set(want[i, :k])) / k for i in range(len(q))]) for k in (10, 100)}
+            note = " (the default's share at 100,000: one in eight)" if nprobe == max(1, nlist // 8) else ""
+            print(f"  {f'{nprobe} of {nlist}':<28}{at[10]:>14.3f}{at[100]:>15.3f}{note}")
 
 
 # -- 4. latency at scale -----------------------------------------------------------------------
