@@ -34,13 +34,16 @@ def lookup(scope: Mapping[str, Any], ref: str, *, step: str = "") -> Any:
 
 def resolve(value: Any, scope: Mapping[str, Any], store: Store | None = None, *, step: str = "") -> Any:
     """Replace every ``$ref`` and ``@kind:id`` inside ``value`` by what it points at."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is int or kind is float or kind is bool or value is None:
+        return value  # most literal inputs: no ABC isinstance checks (this runs for every input of every step)
+    if kind is str or isinstance(value, str):
         if value.startswith("$"):
             return lookup(scope, value, step=step)
         if value.startswith("@") and ":" in value and store is not None:
             return memory_ref(store, value[1:], step=step)
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return {k: resolve(v, scope, store, step=step) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [resolve(v, scope, store, step=step) for v in value]

@@ -207,12 +207,12 @@ class Store:
             raise ValidationError(f"unknown event type {type!r}: register a projector for it in its component's _schema module", field="type")
         if not entity or ":" not in entity:
             raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
-        fields = dict(id=new_id("ev"), at=at or iso(), type=type, entity=entity, payload=payload or {}, actor=actor,
-                      correlation_id=correlation_id, cause_id=cause_id)
+        ev_id, at, payload = new_id("ev"), at or iso(), payload or {}
         with self._lock:
             if self._depth:
                 with self.atomic() as conn:  # a savepoint: a failing projector undoes its own event only
-                    event = _events.insert(conn, **fields)
+                    event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
+                                           correlation_id=correlation_id, cause_id=cause_id)
                     projector(conn, event)
                 return event
             # The common case (an event in its own transaction, once per step of a run) without the
@@ -221,7 +221,8 @@ class Store:
             _retry_locked(_begin, conn)
             self._depth = 1
             try:
-                event = _events.insert(conn, **fields)
+                event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
+                                       correlation_id=correlation_id, cause_id=cause_id)
                 projector(conn, event)
                 conn.execute("COMMIT")
             except BaseException:
