@@ -171,6 +171,32 @@ def test_batched_decode_loop_matches_one_at_a_time_and_transformers_generate(smo
     assert primed.tokens_out > 0 and not primed.text.startswith("The sky is")  # the prefix is the prompt's, not the output's
 
 
+def test_shared_prefix_leaves_every_row_a_token_of_its_own():
+    from aios_kernel._models._local import _shared_prefix
+
+    assert _shared_prefix([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 9]]) == 2
+    assert _shared_prefix([[1, 2, 3], [1, 2, 3]]) == 2  # identical prompts: the last token is still each row's own
+    assert _shared_prefix([[7], [7, 8]]) == 0
+    assert _shared_prefix([[1, 2], [3, 4]]) == 0
+
+
+@pytest.mark.slow
+def test_drafts_sharing_a_long_prefix_decode_as_they_do_one_at_a_time(smollm2):
+    from aios_kernel._models._local import MIN_SHARED, _shared_prefix
+
+    system = "You write short, polite business e-mail sentences. No greeting, no signature."
+    ask = "\n\nIn one sentence, restate what the sender needs."
+    prompts = [(system, "Subject: Invoice\nMessage: Could you send the October invoice?" + ask),
+               (system, "Subject: Coffee next week\nMessage: I am in Berlin next week; do you have time for a coffee?" + ask),
+               (system, "Subject: Call\nMessage: Can we move our call to Thursday?" + ask)]
+    rows = smollm2.tokenizer([smollm2.chat_text(*p) for p in prompts])["input_ids"]
+    assert _shared_prefix(rows) >= MIN_SHARED  # so the batch below runs the prefix once and copies its cache
+    batch = smollm2.generate(prompts, max_new_tokens=16)
+    single = [smollm2.generate([p], max_new_tokens=16)[0] for p in prompts]
+    assert [(o.text, o.tokens_in, o.tokens_out) for o in batch] == [(o.text, o.tokens_in, o.tokens_out) for o in single]
+    assert all(o.tokens_out > 0 for o in batch)
+
+
 @pytest.mark.slow
 def test_one_interface_also_embeds_and_accounts_it(twb):
     import numpy as np
