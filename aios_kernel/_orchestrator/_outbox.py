@@ -21,7 +21,7 @@ from typing import Any
 
 from .._connectors import Connectors
 from .._errors import ConnectorError
-from .._ids import iso, new_id
+from .._ids import iso_at, new_id
 from .._store import Store, _json
 
 
@@ -96,12 +96,6 @@ class Outbox:
         self.store.emit("effect.applied", f"effect:{key}", {
             "key": key, "result": receipt, "reconciled": reconciled, "span_id": new_id("sp"), "parent_span": parent_span,
             "started_at": iso_at(started)}, actor="executor", correlation_id=run_id)
-
-
-def iso_at(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    return iso(datetime.fromtimestamp(epoch, UTC))
 
 
 def _decode(row: Any) -> dict[str, Any]:
