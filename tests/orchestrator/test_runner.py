@@ -191,3 +191,49 @@ def test_a_worker_that_lost_its_lease_cannot_checkpoint(twb):
     assert task.status == "leased" and task.owner == "otherhost/1/1/other"
     assert task.steps == []  # the slow worker's checkpoint was refused
     assert run.status == "running"
+
+
+def test_checkpoint_outputs_are_read_from_their_event_and_survive_a_rebuild(twb):
+    import json
+
+    from aios_kernel._store import components
+
+    agent("t.add", add_one)
+    define("t_rebuild", [Step("a", "t.add", {"value": 1}), Step("b", "t.add", {"value": "$a.value"})])
+    run = twb.run("t_rebuild")
+    sql = ("SELECT task_id, idx, phase, name, status, outputs, evidence, cost, event_seq FROM steps WHERE run_id=?"
+           " ORDER BY event_seq")
+    before = [tuple(r) for r in twb.store.query(sql, (run.id,))]
+    assert [json.loads(r[5])["value"] for r in before] == [2, 3]
+    assert "outputs" not in [c[1] for c in twb.store.query("PRAGMA table_info(step_rows)")]  # one copy: the event's
+    twb.store.rebuild(components()["orchestrator"])
+    assert [tuple(r) for r in twb.store.query(sql, (run.id,))] == before
+    assert twb.store.verify().ok
+
+
+def test_a_store_from_before_step_rows_keeps_its_checkpoints(tmp_path):
+    from aios_kernel._orchestrator._schema import orchestrator
+    from aios_kernel._store import Store, _events
+
+    every = list(orchestrator.migrations)
+    orchestrator.migrations[:] = [m for m in every if m.version < 4]
+    try:  # a store as the previous version wrote it: the checkpoint row carried its own copy of the outputs
+        with Store.open(tmp_path / "s.db") as s:
+            s.emit("run.submitted", "run:r1", {"workflow": "w", "params": {}}, correlation_id="r1")
+            s.emit("task.enqueued", "queue:t1", {"run_id": "r1", "name": "main", "template": "main", "agent": "a",
+                                                  "max_attempts": 3}, correlation_id="r1")
+            with s.atomic() as conn:
+                ev = _events.insert(conn, id="ev_x", at="2026-01-01T00:00:00.000000Z", type="step.completed",
+                                    entity="queue:t1", payload={"idx": 0, "name": "a", "status": "succeeded",
+                                                                "outputs": {"value": 2}, "cost": {"cpu_s": 0.5}},
+                                    actor="agent:a@1", correlation_id="r1", cause_id=None)
+                conn.execute("INSERT INTO steps(task_id, idx, phase, name, agent, agent_version, status, outputs, cost,"
+                             " span_id, run_id, event_seq) VALUES ('t1', 0, 'do', 'a', 'a', '1', 'succeeded',"
+                             " '{\"value\":2}', '{\"cpu_s\":0.5}', 'sp1', 'r1', ?)", (ev.seq,))
+    finally:
+        orchestrator.migrations[:] = every
+    with Store.open(tmp_path / "s.db") as s:
+        row = s.one("SELECT * FROM steps WHERE task_id='t1'")
+        assert (row["name"], row["status"], row["outputs"], row["cost"], row["span_id"]) == (
+            "a", "succeeded", '{"value":2}', '{"cpu_s":0.5}', "sp1")
+        assert s.schema_versions()["orchestrator"] == orchestrator.version and s.verify().ok
