@@ -188,8 +188,8 @@ class Models:
 
     @property
     def threads(self) -> int:
-        """Torch threads for generation: ``[models] threads``, or 1 when it is 0 (see ``LocalLM.generate``)."""
-        return int(self.config.get("models.threads", 0)) or 1
+        """Torch threads for generation: ``[models] threads``; 0 means every usable core (see ``LocalLM.generate``)."""
+        return int(self.config.get("models.threads", 0))
 
     # -- generation ----------------------------------------------------------------------------
 

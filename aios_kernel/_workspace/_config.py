@@ -49,7 +49,7 @@ SCHEMA: dict[str, Any] = {
         "batch_size": _s(int, 8, "drafts generated together in one batched call"),
         "router": _s(str, "auto", "intent routing: rules, embedding (nearest centroid), or auto (rules, then embedding)",
                      ("auto", "rules", "embedding")),
-        "threads": _s(int, 0, "CPU threads for local models (0: automatic; generation then uses one)"),
+        "threads": _s(int, 0, "CPU threads for local models (0: every usable core; 1 suits a machine busy with other work)"),
         "max_new_tokens": _s(int, 160, "default generation length"),
         "timeout_s": _s(NUMBER, 120.0, "a local generation slower than this falls back to templates"),
         "remote": {
