@@ -115,6 +115,14 @@ class BM25:
         self.n_docs -= 1
         self.total_len -= int(self.lengths[slot])
 
+    def prepare(self) -> None:
+        """Turn every term's postings into arrays now (after a bulk load), so that no query pays for it."""
+        import numpy as np
+
+        for term, (slots, tfs) in self._post.items():
+            if term not in self._arrays:
+                self._arrays[term] = (np.asarray(slots, dtype=np.int64), np.asarray(tfs, dtype=np.float32))
+
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)) if df > 0 else 0.0

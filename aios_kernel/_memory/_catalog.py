@@ -65,6 +65,7 @@ class Catalog:
         self.episode_slots: dict[int, list[int]] = {}
         self._episode_sorted: set[int] = set()
         self.meta_index: dict[str, dict[str, list[int]]] = {}
+        self._name_masks: dict[tuple[Any, ...], Any] = {}
         self.bm25 = BM25()
         self.high_water = 0
         self.n_active = 0
@@ -114,6 +115,7 @@ class Catalog:
         if meta != self.meta[slot]:
             self.meta[slot] = meta
             self.meta_index.clear()
+            self._name_masks.clear()
 
     def _add(self, row: Any) -> int:
         self._grow()
@@ -174,18 +176,28 @@ class Catalog:
         (people say "Caroline", not "Caroline Smith").
         """
         words = set(_WORDS.findall(query.lower()))
-        mask, names = None, []
+        matched, names = [], []
         for key in keys:
-            for value, slots in self._meta_values(key).items():
+            for value in self._meta_values(key):
                 name = _json.loads(value)
                 if not isinstance(name, str):
                     continue
                 parts = _WORDS.findall(name.lower())
                 if parts and parts[0] not in STOP_WORDS and (parts[0] in words or set(parts) <= words):
-                    if mask is None:
-                        mask = self.np.zeros(self.size, bool)
-                    mask[slots] = True
+                    matched.append((key, value))
                     names.extend(p for p in parts if p in words)
+        if not matched:
+            return None, []
+        # The same speakers are asked about again and again; their mask changes only when memories arrive.
+        cache_key = (tuple(matched), len(self.ids))
+        mask = self._name_masks.get(cache_key)
+        if mask is None:
+            if len(self._name_masks) > 64:
+                self._name_masks.clear()
+            mask = self.np.zeros(self.size, bool)
+            for key, value in matched:
+                mask[self.meta_index[key][value]] = True
+            self._name_masks[cache_key] = mask
         return mask, sorted(set(names))
 
     def _meta_values(self, key: str) -> dict[str, list[int]]:

@@ -62,6 +62,7 @@ class Engine:
         np = __import__("numpy")
         self.emb_high_water = self.store.scalar("SELECT max(rowid) FROM memory_embeddings") or 0
         self.cat.sync(self.store)
+        self.cat.bm25.prepare()
         try:
             loaded = self.index.load()
         except IndexFileError as exc:

@@ -87,6 +87,15 @@ def test_a_named_speaker_is_preferred(mem) -> None:
     assert hit.meta["speaker"] == "Caroline" and hit.why.get("speaker") is True
     hit = mem.recall("Where did Melanie go camping?", k=1)[0]
     assert hit.meta["speaker"] == "Melanie"
+    # a speaker's later memories count too (what is known of a speaker is kept between recalls)
+    later = mem.remember("We hiked up to the glacier in August.", meta={"speaker": "Caroline"})
+    hits = {h.id: h for h in mem.recall("Where did Caroline hike to the glacier?", k=3)}
+    assert hits[later.id].why.get("speaker") is True
+    mem.update(later, "We hiked up to the glacier in August.", reason="it was Melanie", meta={"speaker": "Melanie"})
+    hits = {h.id: h for h in mem.recall("Where did Caroline hike to the glacier?", k=3)}
+    assert later.id in hits and not hits[later.id].why.get("speaker")
+    hits = {h.id: h for h in mem.recall("Where did Melanie hike to the glacier?", k=3)}
+    assert hits[later.id].why.get("speaker") is True
 
 
 def test_date_words_favour_the_window(mem) -> None:
