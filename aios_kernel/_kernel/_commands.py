@@ -4,6 +4,11 @@ A command is a function ``(wb, args) -> object``; what it returns is
 displayed (so a rich repr shows as HTML in Jupyter). ``wb`` is ``None`` when
 no workspace is open; commands that need one say so through
 :func:`require`.
+
+A name can have two forms registered by different layers, in any order:
+``%aios NAME ARGS`` (``command(...)``) and ``%aios NAME`` alone
+(``command(..., bare=True)``; the widgets use it to open an explorer where
+the memory layer answers a query).
 """
 
 from __future__ import annotations
@@ -16,22 +21,56 @@ from typing import Any
 from .._errors import WorkspaceError
 
 
+Handler = Callable[[Any, list[str]], Any]
+
+
 @dataclass(frozen=True)
-class Command:
-    name: str
-    fn: Callable[[Any, list[str]], Any]
+class Form:
+    """One way of calling a command: its function, help line and usage."""
+
+    fn: Handler
     help: str
     usage: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """``%aios name``: the form taking arguments, the form without, or both."""
+
+    name: str
+    with_args: Form | None = None
+    bare: Form | None = None
+
+    def fn(self, wb: Any, args: list[str]) -> Any:
+        """Run the command: the bare form when there are no arguments and one is registered."""
+        form = self.bare if self.bare is not None and (not args or self.with_args is None) else self.with_args
+        assert form is not None  # a Command always holds at least one form
+        return form.fn(wb, args)
+
+    @property
+    def help(self) -> str:
+        if self.bare and self.with_args:
+            return f"{self.bare.help}; with arguments: {self.with_args.help}"
+        return (self.bare or self.with_args).help  # type: ignore[union-attr]
+
+    @property
+    def usage(self) -> str:
+        if self.bare and self.with_args:
+            rest = self.with_args.usage.split(" ", 1)[1] if " " in self.with_args.usage else ""
+            return f"{self.name} {rest if rest.startswith('[') else f'[{rest}]'}" if rest else self.name
+        return (self.bare or self.with_args).usage  # type: ignore[union-attr]
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help: str, usage: str = "") -> Callable[[Callable[[Any, list[str]], Any]], Callable[[Any, list[str]], Any]]:
-    """Register ``fn`` as ``%aios name``."""
+def command(name: str, help: str, usage: str = "", *, bare: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as ``%aios name`` (with ``bare=True``: as what ``%aios name`` alone does)."""
 
-    def register(fn: Callable[[Any, list[str]], Any]) -> Callable[[Any, list[str]], Any]:
-        COMMANDS[name] = Command(name, fn, help, usage or name)
+    def register(fn: Handler) -> Handler:
+        form = Form(fn, help, usage or name)
+        old = COMMANDS.get(name, Command(name))
+        COMMANDS[name] = Command(name, old.with_args, form) if bare else Command(name, form, old.bare)
         return fn
 
     return register

@@ -77,4 +77,4 @@ def aios_magic(line: str) -> Any:
         return None
 
 
-_commands.COMMANDS["open"] = _commands.Command("open", lambda wb, a: None, "open another workspace in this kernel", "open PATH")
+_commands.command("open", "open another workspace in this kernel", "open PATH")(lambda wb, a: None)  # handled above

@@ -8,14 +8,13 @@ traceback.
 Two names are shared with other layers: ``%aios memory QUERY`` and
 ``%aios costs workflow|day|...`` keep doing what the memory and execution
 layers registered; only the bare forms open the explorer and the cost meter.
-This module is imported after theirs, so it wraps what is registered.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._commands import COMMANDS, Command, command
+from ._commands import command
 
 
 def _inbox(wb: Any, args: list[str]) -> Any:
@@ -42,24 +41,8 @@ def _meter(wb: Any, args: list[str]) -> Any:
     return CostMeter(wb)
 
 
-def _bare_or(name: str, bare: Any, help: str, usage: str) -> None:
-    """``%aios NAME`` opens a widget; with arguments it is whatever was registered before, if anything."""
-    before = COMMANDS.get(name)
-    if before is None:
-        command(name, help, usage)(bare)
-        return
-
-    def either(wb: Any, args: list[str]) -> Any:
-        return before.fn(wb, args) if args else bare(wb, args)
-
-    rest = before.usage.split(" ", 1)[1] if " " in before.usage else ""
-    if rest and not rest.startswith("["):
-        rest = f"[{rest}]"
-    COMMANDS[name] = Command(name, either, f"{help}; with arguments: {before.help}", f"{name} {rest}".strip())
-
-
 command("inbox", "the approval inbox: approve, edit, reject or defer what waits for you", "inbox")(_inbox)
 command("explore", "the memory explorer: search, history, correct or forget", "explore [QUERY]")(_explore)
 command("timeline", "a run's spans as an interactive timeline (default: the latest run)", "timeline [RUN]")(_timeline)
-_bare_or("memory", _explore, "the memory explorer", "memory")
-_bare_or("costs", _meter, "cost meter and run board: spending per workflow and day against the budgets", "costs")
+command("memory", "the memory explorer", "memory", bare=True)(_explore)
+command("costs", "cost meter and run board: spending per workflow and day against the budgets", "costs", bare=True)(_meter)
