@@ -14,6 +14,7 @@ The tree::
     ├── NotFoundError              an id that does not exist
     ├── WorkflowError              a workflow cannot be planned or a run/task failed (names run, task, step)
     ├── StateError                 not allowed in the current state (e.g. an approval decided twice)
+    │   └── LeaseLostError         a worker's task was leased to another worker meanwhile
     ├── ModelError                 a model is unavailable or its output is unusable
     ├── ConnectorError             an external system refused or failed an action
     └── MissingDependencyError     an optional package is not installed (says how)
@@ -124,6 +125,14 @@ class StateError(AiosError):
         super().__init__(message)
         self.id = id
         self.state = state
+
+
+class LeaseLostError(StateError):
+    """A worker lost the lease of its task (too slow to heartbeat); the new owner goes on from the last checkpoint."""
+
+    def __init__(self, task_id: str, state: str | None, owner: str | None) -> None:
+        super().__init__(f"task {task_id} is {state or 'gone'} under {owner}: this worker lost its lease (it was too slow "
+                         "to heartbeat); the new owner continues from the last checkpoint", id=task_id, state=state)
 
 
 class ModelError(AiosError):

@@ -80,7 +80,8 @@ def _timed(fn: Any) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def _append_fsync(path: Path, line: str) -> None:
+def append_fsync(path: Path, line: str) -> None:
+    """Append one line and fsync it: a side effect as durable as a ledger connector's."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, (line + "\n").encode())
@@ -135,7 +136,7 @@ def _langgraph(root: Path, n: int, iters: int) -> tuple[float, float]:
     ledger = root / "lg-ledger.jsonl"
 
     def effect(state: LGState) -> dict[str, Any]:
-        _append_fsync(ledger, json.dumps({"key": "lg/effect", "action": "bench_effect", "payload": {"n": n}}))
+        append_fsync(ledger, json.dumps({"key": "lg/effect", "action": "bench_effect", "payload": {"n": n}}))
         return {"items": []}
 
     def graph(size: int) -> Any:

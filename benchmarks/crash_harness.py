@@ -171,17 +171,13 @@ def _lg_graph(root: Path) -> Any:
     from langgraph.graph import END, START, StateGraph
     from langgraph.types import interrupt
 
+    from benchmarks.bench_orchestrator import append_fsync
+
     ledger = root / "ledger.jsonl"
 
     def effect(action: str):  # type: ignore[no-untyped-def]
         def node(state: LGItem) -> dict[str, Any]:
-            line = json.dumps({"key": f"lg/item-{state['item']}/{action}", "action": action, "payload": {}})
-            fd = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                os.write(fd, (line + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_fsync(ledger, json.dumps({"key": f"lg/item-{state['item']}/{action}", "action": action, "payload": {}}))
             return {"done": [action]}
 
         return node

@@ -174,17 +174,17 @@ class AgentContext:
 
     def generate(self, requests: list[GenRequest]) -> list[Generation]:
         """Generate through the model tiers; the cost lands on this step."""
-        from .._models import TraceInfo
-
-        trace = TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow)
-        return self.wb.models.generate(requests, trace=trace, meter=self.cost)
+        return self.wb.models.generate(requests, trace=self._trace())
 
     def route(self, texts: list[str], labels: dict[str, list[str]], *, default: str = "other") -> list[Any]:
         """The router tier for a batch of texts; the (small) cost lands on this step."""
+        return self.wb.models.route(texts, labels, trace=self._trace(), default=default)
+
+    def _trace(self) -> Any:
+        """This step as the place of a model call, with its cost meter."""
         from .._models import TraceInfo
 
-        trace = TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow)
-        return self.wb.models.route(texts, labels, trace=trace, default=default, meter=self.cost)
+        return TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow, meter=self.cost)
 
     def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
         """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""

@@ -47,9 +47,12 @@ class EmbedSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> EmbedSettings:
+        from .._models._embedding import embedding_settings
+
+        model, int8 = embedding_settings(config)
         return cls(
-            model=config.get("models.embedding") or "all-MiniLM-L6-v2",
-            int8=bool(config.get("memory.int8", True)),
+            model=model,
+            int8=int8,
             batch_size=max(1, int(config.get("dask.batch_size") or 64)),
             address=config.get("dask.address") or "",
             workers=int(config.get("dask.workers") or 0),

@@ -33,9 +33,10 @@ def _pattern(phrase: str) -> re.Pattern[str]:
 class Router:
     """Classify texts against labels described by keywords (see the module docstring)."""
 
-    def __init__(self, mode: str = "auto", embedding: str = "all-MiniLM-L6-v2") -> None:
+    def __init__(self, mode: str = "auto", embedding: str = "all-MiniLM-L6-v2", *, int8: bool = True) -> None:
         self.mode = mode
         self.embedding = embedding
+        self.int8 = int8
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._centroids: dict[tuple[Any, ...], Any] = {}
         self.embedding_calls = 0
@@ -71,7 +72,7 @@ class Router:
 
         from ._embedding import load_embedder
 
-        emb = load_embedder(self.embedding)
+        emb = load_embedder(self.embedding, int8=self.int8)
         key = tuple((k, tuple(v)) for k, v in labels.items())
         if key not in self._centroids:
             cents = []

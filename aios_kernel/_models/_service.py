@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ModelError
-from .._ids import iso, new_id
+from .._ids import iso, iso_at, new_id
 from ._accounting import price
 from ._cache import ResponseCache, cache_key
+from ._embedding import embedding_settings
 from ._router import Route, Router
 from ._templates import load_template, placeholders, render, split_subject
 
@@ -31,13 +32,16 @@ BAD_OUTPUT = re.compile(
 
 @dataclass(frozen=True)
 class TraceInfo:
-    """Where a model call happens: the run, the step span, the agent."""
+    """Where a model call happens: the run, the step span, the agent; and who pays for it."""
 
     run_id: str | None = None
     parent_span: str | None = None
     agent: str | None = None
     agent_version: str | None = None
     workflow: str | None = None
+    meter: Any = field(default=None, compare=False)
+    """A :class:`~aios_kernel._agents.Cost` charged with every call made for this trace, including
+    model calls whose output was then rejected: the step pays for what it spent."""
 
 
 @dataclass
@@ -166,9 +170,9 @@ class Models:
         self.store = store
         self.config = config
         self.cache = ResponseCache(store)
-        self.router = Router(str(config.get("models.router", "auto")), str(config.get("models.embedding", "all-MiniLM-L6-v2")))
+        name, int8 = embedding_settings(config)
+        self.router = Router(str(config.get("models.router", "auto")), name, int8=int8)
         self._local_error: str | None = None
-        self._meter: Any = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -193,21 +197,11 @@ class Models:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None, meter: Any = None) -> list[Generation]:
-        """Answer every request (see the module docstring); never raises for a model's failure.
-
-        ``meter`` (a :class:`~aios_kernel._agents.Cost`) is charged with every call made, including
-        model calls whose output was then rejected: the step pays for what it spent.
-        """
-        self._meter = meter
-        try:
-            return self._generate(requests, trace or TraceInfo())
-        finally:
-            self._meter = None
-
-    def _generate(self, requests: list[GenRequest], trace: TraceInfo) -> list[Generation]:
+    def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None) -> list[Generation]:
+        """Answer every request (see the module docstring); never raises for a model's failure."""
         from .._agents import Cost
 
+        trace = trace or TraceInfo()
         n = len(requests)
         raws: list[tuple[str, str, str | None, bool] | None] = [None] * n  # (text, tier, fallback_reason, cached)
         usage: list[Any] = [None] * n
@@ -387,8 +381,8 @@ class Models:
         from ._embedding import load_embedder
 
         t0, c0 = time.perf_counter(), time.process_time()
-        emb = load_embedder(str(self.config.get("models.embedding", "all-MiniLM-L6-v2")),
-                            int8=bool(self.config.get("memory.int8", False)))
+        name, int8 = embedding_settings(self.config)
+        emb = load_embedder(name, int8=int8)
         vectors = emb.encode(list(texts))
         tokens = sum(emb.token_lengths(list(texts))) if texts else 0
         cpu = time.process_time() - c0
@@ -399,19 +393,15 @@ class Models:
     # -- routing -------------------------------------------------------------------------------
 
     def route(self, texts: list[str], labels: dict[str, list[str]], *, trace: TraceInfo | None = None,
-              default: str = "other", meter: Any = None) -> list[Route]:
+              default: str = "other") -> list[Route]:
         """The router tier for a batch of texts (one accounted call)."""
         t0, c0 = time.perf_counter(), time.process_time()
         before = self.router.embedding_calls
         routes = [self.router.classify(t, labels, default=default) for t in texts]
         cpu = time.process_time() - c0
         method = "embedding" if self.router.embedding_calls > before else "rules"
-        self._meter = meter
-        try:
-            self._account(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu, time.perf_counter() - t0,
-                          t0, purpose="route", money=price(self.config, "router", cpu_s=cpu))
-        finally:
-            self._meter = None
+        self._account(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu, time.perf_counter() - t0,
+                      t0, purpose="route", money=price(self.config, "router", cpu_s=cpu))
         return routes
 
     # -- accounting ----------------------------------------------------------------------------
@@ -419,14 +409,11 @@ class Models:
     def _account(self, trace: TraceInfo, tier: str, model: str, n: int, tokens_in: int, tokens_out: int, cpu_s: float,
                  wall_s: float, started: float, *, purpose: str, money: float = 0.0, cached: bool = False,
                  fallback_reason: str | None = None) -> None:
-        from .._orchestrator._outbox import iso_at
-
         started_at = iso_at(time.time() - wall_s) if started else iso()
-        meter = getattr(self, "_meter", None)
-        if meter is not None:
+        if trace.meter is not None:
             from .._agents import Cost
 
-            meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
+            trace.meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
         self.store.emit("model.called", f"model:{tier}", {
             "span_id": new_id("sp"), "trace_id": trace.run_id, "parent_span": trace.parent_span, "agent": trace.agent,
             "agent_version": trace.agent_version, "workflow": trace.workflow, "tier": tier, "model": model, "n": n,

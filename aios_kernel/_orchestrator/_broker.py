@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from .._errors import NotFoundError, StateError
+from .._errors import LeaseLostError, NotFoundError, StateError
 from .._ids import new_id
 from .._store import Store, _json
 from ._schema import TERMINAL
@@ -204,9 +204,7 @@ class Broker:
             raise StateError(f"task {task_id} is {row['status']}: cannot apply {event_type.split('.', 1)[1]} "
                              f"(allowed from {', '.join(ALLOWED[event_type])})", id=task_id, state=row["status"])
         if owner is not None and row["status"] in ("leased", "running") and row["owner"] != owner:
-            raise StateError(f"task {task_id} is now leased by {row['owner']}, not {owner}: this worker lost its lease "
-                             "(it was too slow to heartbeat); its work will be redone from the last checkpoint",
-                             id=task_id, state=row["status"])
+            raise LeaseLostError(task_id, row["status"], row["owner"])
         self.store.emit(event_type, _entity(task_id), payload, actor=actor, correlation_id=row["run_id"])
 
     def _reclaim(self, conn: sqlite3.Connection, now: float) -> list[str]:

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _agents
-from .._errors import StateError, WorkflowError
-from .._ids import iso, new_id
-from .._ids import iso_at as _iso
+from .._errors import LeaseLostError, StateError, WorkflowError
+from .._ids import iso, iso_at, new_id
 from .._policy import _budgets, decide
 from .._store import _json
 from . import _retry
@@ -131,7 +130,7 @@ class TaskRunner:
                 self._settle_after_failure(t, idx, str(stop), "cancelled", error_type="decision", dead=False)
                 return "cancelled"
             except StateError as exc:
-                if _lease_lost(exc):
+                if isinstance(exc, LeaseLostError) or isinstance(exc.__cause__, LeaseLostError):
                     raise
                 return self._failed(t, idx, step, exc)
             except Exception as exc:
@@ -184,7 +183,7 @@ class TaskRunner:
         cost["cpu_s"] = round(max(cost.get("cpu_s", 0.0), time.process_time() - cpu0), 6)
         payload = {"run_id": t.run_id, "idx": idx, "name": step.name, "agent": agent.name if agent else step.agent,
                    "version": agent.version if agent else None, "status": status, "outputs": outputs,
-                   "evidence": evidence or [], "confidence": confidence, "cost": cost, "started_at": _iso(started),
+                   "evidence": evidence or [], "confidence": confidence, "cost": cost, "started_at": iso_at(started),
                    "span_id": span_id, "owner": self.owner, "note": note or None}
         # One transaction per step: the event, its checkpoint row, the renewed lease (the projector checks ownership).
         self.store.emit("step.completed", f"queue:{t.id}", payload, actor=f"agent:{payload['agent']}@{payload['version']}",
@@ -194,8 +193,7 @@ class TaskRunner:
     def _check_owner(self, conn: sqlite3.Connection, t: _Task) -> None:
         row = conn.execute("SELECT owner, status FROM queue WHERE id=?", (t.id,)).fetchone()
         if row is None or row[0] != self.owner or row[1] != "running":
-            raise StateError(f"task {t.id} is {row[1] if row else 'gone'} under {row[0] if row else None}: this worker lost "
-                             "its lease; the new owner continues from the last checkpoint", id=t.id)
+            raise LeaseLostError(t.id, row[1] if row else None, row[0] if row else None)
 
     # -- budgets ----------------------------------------------------------------------------------
 
@@ -363,7 +361,7 @@ class TaskRunner:
             except Exception as exc:
                 return count, f"undoing step {step.name!r} ({step.compensate}) raised {type(exc).__name__}: {exc}"
             payload = {"run_id": t.run_id, "idx": r["idx"], "name": step.name, "agent": step.compensate, "version": None,
-                       "status": "compensated", "outputs": result, "started_at": _iso(started), "span_id": span_id,
+                       "status": "compensated", "outputs": result, "started_at": iso_at(started), "span_id": span_id,
                        "cost": {"cpu_s": round(time.process_time() - cpu0, 6)}, "owner": self.owner,
                        "note": f"compensated {step.name} with {step.compensate}"}
             self.store.emit("step.compensated", f"queue:{t.id}", payload, actor="saga", correlation_id=t.run_id)
@@ -411,12 +409,6 @@ class TaskRunner:
                                              priority=int(t.run["priority"]), parent_id=t.id)
             self.orch.broker.finish(t.row, "succeeded", owner=self.owner, actor=f"worker:{self.owner}")
         return "succeeded"
-
-
-def _lease_lost(exc: StateError) -> bool:
-    return "lost its lease" in str(exc) or "lost its lease" in str(exc.__cause__ or "")
-
-
 
 
 class _Heartbeat:

@@ -321,11 +321,10 @@ def _step_done(conn: sqlite3.Connection, event: Event) -> None:
          p.get("started_at"), event.at, p.get("span_id"), p.get("run_id"), p.get("note"), event.seq, owner),
     )
     if cur.rowcount != 1:
-        from .._errors import StateError
+        from .._errors import LeaseLostError
 
         row = conn.execute("SELECT owner, status FROM queue WHERE id=?", (task_id,)).fetchone()
-        raise StateError(f"task {task_id} is {row[1] if row else 'gone'} under {row[0] if row else None}: this worker "
-                         "lost its lease; the new owner continues from the last checkpoint", id=task_id)
+        raise LeaseLostError(task_id, row[1] if row else None, row[0] if row else None)
 
 
 @orchestrator.projector("step.failed")

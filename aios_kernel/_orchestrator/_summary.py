@@ -26,7 +26,7 @@ def summary_lines(wb: Any) -> list[str]:
     if len(pending) > 6:
         lines.append(f"    … and {len(pending) - 6} more: `aios approvals`")
     done = store.scalar("SELECT count(*) FROM outbox WHERE status='applied'")
-    lines.append(f"  side effects executed: {done} (ledger: {wb.config.get('connectors', {}).get('ledger', {}).get('path', 'ledger.jsonl')})")
+    lines.append(f"  side effects executed: {done} (ledger: {wb.config.get('connectors.ledger.path', 'ledger.jsonl')})")
     cost = store.one("SELECT count(*) AS calls, coalesce(sum(tokens_in + tokens_out), 0) AS tokens, coalesce(sum(cpu_s), 0) AS cpu,"
                      " coalesce(sum(cost), 0) AS money FROM spans WHERE kind='model'")
     tiers = store.query("SELECT tier, count(*) AS n FROM spans WHERE kind='model' GROUP BY 1 ORDER BY 1")

@@ -146,27 +146,13 @@ class Store:
         """
         with self._lock:
             if self._depth == 0:
-                _retry_locked(_begin, self.conn)
-                self._depth = 1
+                self._begin()
                 try:
                     yield self.conn
                 except BaseException:
-                    self._depth = 0
-                    self._after_commit.clear()
-                    self.conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
-                try:
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    self._depth = 0
-                    self._after_commit.clear()
-                    with contextlib.suppress(sqlite3.Error):
-                        self.conn.execute("ROLLBACK")
-                    raise
-                self._depth = 0
-                hooks, self._after_commit = self._after_commit, []
-                for hook in hooks:
-                    hook()
+                self._commit()
             else:
                 name = f"sp{self._depth}"
                 self.conn.execute(f"SAVEPOINT {name}")
@@ -180,6 +166,29 @@ class Store:
                     raise
                 self.conn.execute(f"RELEASE {name}")
                 self._depth -= 1
+
+    def _begin(self) -> None:
+        """Open the outermost write transaction (the caller holds ``_lock``)."""
+        _retry_locked(_begin, self.conn)
+        self._depth = 1
+
+    def _rollback(self) -> None:
+        self._depth = 0
+        self._after_commit.clear()
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
+
+    def _commit(self) -> None:
+        """Commit the outermost transaction, then run the after-commit hooks."""
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._depth = 0
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
 
     @property
     def in_transaction(self) -> bool:
@@ -208,34 +217,26 @@ class Store:
         if not entity or ":" not in entity:
             raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
         ev_id, at, payload = new_id("ev"), at or iso(), payload or {}
+
+        def write(conn: sqlite3.Connection) -> Event:
+            event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
+                                   correlation_id=correlation_id, cause_id=cause_id)
+            projector(conn, event)
+            return event
+
         with self._lock:
             if self._depth:
                 with self.atomic() as conn:  # a savepoint: a failing projector undoes its own event only
-                    event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
-                                           correlation_id=correlation_id, cause_id=cause_id)
-                    projector(conn, event)
-                return event
+                    return write(conn)
             # The common case (an event in its own transaction, once per step of a run) without the
-            # generator-based context manager: the same BEGIN IMMEDIATE, rollback and hooks as atomic().
-            conn = self.conn
-            _retry_locked(_begin, conn)
-            self._depth = 1
+            # generator-based context manager: the same transaction steps as atomic().
+            self._begin()
             try:
-                event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
-                                       correlation_id=correlation_id, cause_id=cause_id)
-                projector(conn, event)
-                conn.execute("COMMIT")
+                event = write(self.conn)
             except BaseException:
-                self._depth = 0
-                self._after_commit.clear()
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._depth = 0
-            if self._after_commit:
-                hooks, self._after_commit = self._after_commit, []
-                for hook in hooks:
-                    hook()
+            self._commit()
         return event
 
     def events(self, *, type: str | None = None, entity: str | None = None, since_seq: int = 0,

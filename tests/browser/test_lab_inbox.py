@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import jupyter_lab
 from tests.conftest import REPO
-from tests.widgets.conftest import ledger_counts, ledger_entries
+from tests.widgets.conftest import ledger_counts, ledger_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -148,7 +148,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         assert counts[emails[1].why["key"]] == 1 and counts[emails[3].why["key"]] == 1
         assert counts[emails[0].why["key"]] == 0 and counts[emails[2].why["key"]] == 0 and counts[invoices[1].why["key"]] == 0
         assert max(counts.values()) == 1
-        edited = next(e for e in ledger_entries(bws) if e["key"] == emails[1].why["key"])
+        edited = next(e for e in ledger_lines(bws) if e["key"] == emails[1].why["key"])
         assert edited["payload"]["subject"] == "Re: Edited in the inbox"
 
         # Restart the kernel and show the inbox again: decided cards are gone, the rest remain.

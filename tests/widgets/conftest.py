@@ -16,24 +16,10 @@ from typing import Any
 
 import pytest
 
-FAST = """
-[orchestrator]
-retriever = "keyword"
-backoff_base_s = 0.01
-backoff_max_s = 0.05
-max_wait_s = 5
-heartbeat_s = 0.5
-"""
+from tests.orchestrator.conftest import ledger_lines, make_fast  # noqa: F401  (the execution core's workspace helpers)
 
 TRIAGE_KEY = "widgets-triage"
 INVOICING_KEY = "widgets-invoicing"
-
-
-def make_fast(root: Path, extra: str = "") -> Path:
-    cfg = root / "aios.toml"
-    text = cfg.read_text().replace('generator = "SmolLM2-135M-Instruct"', 'generator = "template"\nrouter = "rules"')
-    cfg.write_text(text + FAST + extra)
-    return root
 
 
 def seed_approvals(root: Path) -> None:
@@ -52,11 +38,6 @@ def ledger_counts(root: Path) -> Counter[str]:
     if not path.exists():
         return Counter()
     return Counter(json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip())
-
-
-def ledger_entries(root: Path) -> list[dict[str, Any]]:
-    path = root / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 @pytest.fixture(scope="session")

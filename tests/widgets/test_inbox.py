@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.widgets.conftest import ledger_counts, ledger_entries, make_fast
+from tests.widgets.conftest import ledger_counts, ledger_lines, make_fast
 
 
 def _inbox(wb, made, **kw):
@@ -102,7 +102,7 @@ def test_edit_then_approve_executes_the_edited_version(awb, aws, close_widgets):
     assert reply["ok"], reply
     a = awb.approvals.get(card["id"])
     assert a.status == "approved" and a.edits == {"subject": "Re: Checked and confirmed", "body": "Dear client,\n\nConfirmed.\n"}
-    sent = [e for e in ledger_entries(aws) if e["key"] == card["why"]["key"]]
+    sent = [e for e in ledger_lines(aws) if e["key"] == card["why"]["key"]]
     assert len(sent) == 1
     assert sent[0]["payload"]["subject"] == "Re: Checked and confirmed" and sent[0]["payload"]["body"] == "Dear client,\n\nConfirmed.\n"
     assert w.card(card["id"])["edits"] == a.edits
@@ -136,7 +136,7 @@ def test_invoice_due_date_edit_is_checked_and_recorded(awb, aws, close_widgets):
     assert not bad["ok"] and bad["field"] == "due_date"
     ok = _click(w, "edit", id=card["id"], edits={"due_date": "2026-12-01"})
     assert ok["ok"]
-    issued = [e for e in ledger_entries(aws) if e["key"] == card["why"]["key"]]
+    issued = [e for e in ledger_lines(aws) if e["key"] == card["why"]["key"]]
     assert len(issued) == 1 and issued[0]["payload"]["due_date"] == "2026-12-01"
     # the covered e-mail that sends the invoice ran too, once
     run_keys = [k for k in ledger_counts(aws) if k.startswith(card["why"]["key"].rsplit("/", 1)[0])]
