@@ -17,7 +17,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +52,20 @@ class LocalLM:
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + prefix
 
-    def generate(self, prompts: list[tuple[str, ...]], *, max_new_tokens: int, max_time: float | None = None,
-                 threads: int = 0) -> list[Output]:
+    def generate(self, prompts: list[tuple[str, ...]], *, max_new_tokens: int | Sequence[int], max_time: float | None = None,
+                 threads: int = 0, stop: Sequence[Callable[[str], bool] | None] | None = None) -> list[Output]:
         """Greedy generation for every ``(system, user[, prefix])`` prompt, all in one batch.
 
+        ``max_new_tokens`` is one limit for all, or one per prompt. ``stop[i]``, if
+        given, is asked after every token with the text row ``i`` has produced so
+        far, and ends that row when it answers true (for instance: the one sentence
+        the caller keeps is complete). A row's answer never depends on the other
+        rows in its batch.
+
         A hand-written decode loop instead of ``model.generate``: a row that has
-        produced its end token leaves the batch (its slice of the KV cache is
-        dropped), so a batch costs what its live rows cost and never waits,
-        computing, for its longest answer. The token prefix all prompts share (the
+        produced its end token, reached its limit or been stopped leaves the batch
+        (its slice of the KV cache is dropped), so a batch costs what its live rows
+        cost and never waits, computing, for its longest answer. The token prefix all prompts share (the
         chat template and system prompt) is run once and its KV cache copied to
         every row; the rest is left padded after it, with explicit position ids.
         ``threads`` torch threads run it (0: every core this process may use). On an
@@ -74,8 +80,12 @@ class LocalLM:
             return []
         tok, model = self.tokenizer, self.model
         rows = tok([self.chat_text(*p) for p in prompts])["input_ids"]
-        stop = self._stop_ids()
+        end_ids = self._stop_ids()
         n = len(rows)
+        limits = [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
+        stops = list(stop) if stop is not None else [None] * n
+        if len(limits) != n or len(stops) != n:
+            raise ValueError(f"{n} prompts need {n} limits and stop tests, got {len(limits)} and {len(stops)}")
         generated: list[list[int]] = [[] for _ in range(n)]
         shared = _shared_prefix(rows) if n > 1 else 0
         if shared < MIN_SHARED:
@@ -105,11 +115,15 @@ class LocalLM:
                 keep = []
                 for j, row in enumerate(active):
                     token = int(nxt[j])
-                    if token in stop:
+                    if token in end_ids:
                         continue
                     generated[row].append(token)
-                    if len(generated[row]) < max_new_tokens:
-                        keep.append(j)
+                    if len(generated[row]) >= limits[row]:
+                        continue
+                    test = stops[row]
+                    if test is not None and test(tok.decode(generated[row], skip_special_tokens=True)):
+                        continue
+                    keep.append(j)
                 if not keep or (max_time is not None and time.perf_counter() - t0 > max_time):
                     break
                 if len(keep) < len(active):

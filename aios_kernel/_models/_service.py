@@ -11,6 +11,7 @@ output fails validation. Every call is accounted as a ``model.called`` event
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -89,19 +90,42 @@ class Generation:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def shape(req: GenRequest, text: str, *, continued: bool = True) -> str:
-    """The answer as the caller wants it: its primed start put back, cut to ``sentences``."""
+def _first_paragraph(req: GenRequest, text: str, continued: bool) -> tuple[str, bool]:
+    """The primed start put back and the answer cut at its first blank line; whether a blank line was there."""
     text = text.strip()
     if req.prefix:
         if continued:
             text = req.prefix + (" " if not req.prefix.endswith((" ", "\n")) and text[:1].isalnum() else "") + text
         elif not text.startswith(req.prefix.strip()):
             text = req.prefix + " " + text
-    text = text.split("\n\n", 1)[0].strip()
+    head, *rest = text.split("\n\n", 1)
+    return head.strip(), bool(rest)
+
+
+def shape(req: GenRequest, text: str, *, continued: bool = True) -> str:
+    """The answer as the caller wants it: its primed start put back, cut to ``sentences``."""
+    text, _ = _first_paragraph(req, text, continued)
     if req.sentences:
         parts = _SENTENCE_END.split(text)
         text = " ".join(parts[:req.sentences]).strip()
     return text
+
+
+def settled(req: GenRequest, text: str) -> bool:
+    """Whether more generated text could no longer change ``shape(req, text)``: the model may stop here.
+
+    Two cuts in :func:`shape` become final once something follows them: the
+    first blank line, and the end of the last kept sentence (a sentence only
+    ends where ``.``, ``!`` or ``?`` is followed by white space, and the text is
+    stripped, so a part after it holds a character that is not white space).
+    Earlier boundaries cannot move when text is appended, so every later token
+    would be cut away anyway. A small model often echoes the prompt or rambles
+    on past its one useful sentence; this stops paying for that.
+    """
+    head, cut = _first_paragraph(req, text, True)
+    if cut:
+        return True
+    return bool(req.sentences) and len(_SENTENCE_END.split(head)) > req.sentences
 
 
 def default_validation(text: str) -> str | None:
@@ -301,11 +325,13 @@ class Models:
         pending = sorted(pending, key=lambda i: (len(requests[i].system) + len(requests[i].prompt), i))
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start:start + self.batch_size]
-            budget = max(requests[i].max_new_tokens or max_new for i in chunk)
+            # each row keeps its own limit: an answer must not depend on what it was batched with (it is cached by its limit)
+            budget = [requests[i].max_new_tokens or max_new for i in chunk]
             t0, c0 = time.perf_counter(), time.process_time()
             try:
                 outs = lm.generate([(requests[i].system, requests[i].prompt, requests[i].prefix) for i in chunk],
-                                   max_new_tokens=budget, max_time=timeout, threads=self.threads)
+                                   max_new_tokens=budget, max_time=timeout, threads=self.threads,
+                                   stop=[functools.partial(settled, requests[i]) for i in chunk])
                 outs = [replace(o, text=shape(requests[i], o.text)) for i, o in zip(chunk, outs, strict=True)]
                 error = None
             except Exception as exc:  # noqa: BLE001  (a failing generate falls back, the run goes on)

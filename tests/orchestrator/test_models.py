@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -178,6 +179,58 @@ def test_shared_prefix_leaves_every_row_a_token_of_its_own():
     assert _shared_prefix([[1, 2, 3], [1, 2, 3]]) == 2  # identical prompts: the last token is still each row's own
     assert _shared_prefix([[7], [7, 8]]) == 0
     assert _shared_prefix([[1, 2], [3, 4]]) == 0
+
+
+SHAPED_TEXTS = [
+    "send the October invoice before the 10th. I will check the hours first. Thanks!",
+    "Subject: October invoice\nMessage: Could you send it?\n\nI'm sorry, as a text-based AI I cannot",
+    "move the call to Thursday 3.5 p.m.? Or Friday. Both work",
+    "  help with the booking flow in Q1!\n\n\nBest,\nMaja",
+    "confirm the dates e.g. the 4th. and the 5th.",
+    "say yes",
+]
+
+
+@pytest.mark.parametrize("req", [GenRequest("t", "p"), GenRequest("t", "p", sentences=1),
+                                 GenRequest("t", "p", prefix="You asked me to", sentences=1),
+                                 GenRequest("t", "p", prefix="Dear Ana,\n\n", sentences=2)],
+                         ids=["plain", "one-sentence", "primed", "primed-paragraph"])
+def test_a_settled_answer_is_what_the_whole_answer_would_be_shaped_into(req):
+    from aios_kernel._models._service import settled, shape
+
+    stopped_early = 0
+    for text in SHAPED_TEXTS:
+        for k in range(1, len(text) + 1):
+            if settled(req, text[:k]):
+                assert shape(req, text[:k]) == shape(req, text), (text[:k], text)
+                stopped_early += k < len(text)
+                break
+    assert stopped_early >= 1  # the rule does stop generation early on text like this
+
+
+@pytest.mark.slow
+def test_stopping_rows_once_their_answer_is_settled_changes_no_answer_and_saves_tokens(smollm2):
+    from aios_kernel._models._service import settled, shape
+
+    system = "You write short, polite business e-mail sentences. No greeting, no signature."
+    asks = ["Subject: October invoice\nMessage: Could you send the October invoice before we close the books?",
+            "Subject: Coffee next week\nMessage: I am in Berlin next week; do you have time for a coffee?",
+            "Subject: Call\nMessage: Can we move our call to Thursday?"]
+    reqs = [GenRequest("t", a + "\n\nIn one sentence, restate what the sender needs.", system=system, sentences=1)
+            for a in asks]
+    prompts = [(r.system, r.prompt) for r in reqs]
+    limits = [40, 24, 8]
+    whole = [smollm2.generate([p], max_new_tokens=n)[0] for p, n in zip(prompts, limits, strict=True)]
+    stops = [functools.partial(settled, r) for r in reqs]
+    batch = smollm2.generate(prompts, max_new_tokens=limits, stop=stops)
+    single = [smollm2.generate([p], max_new_tokens=n, stop=[s])[0]
+              for p, n, s in zip(prompts, limits, stops, strict=True)]
+    assert [shape(r, o.text) for r, o in zip(reqs, batch, strict=True)] == [shape(r, o.text) for r, o in zip(reqs, whole, strict=True)]
+    assert [(o.text, o.tokens_out) for o in batch] == [(o.text, o.tokens_out) for o in single]  # a row's own limit and stop
+    assert all(o.tokens_out <= n for o, n in zip(batch, limits, strict=True))
+    assert sum(o.tokens_out for o in batch) < sum(o.tokens_out for o in whole)
+    with pytest.raises(ValueError, match="3 prompts need 3 limits"):
+        smollm2.generate(prompts, max_new_tokens=[8, 8])
 
 
 @pytest.mark.slow
