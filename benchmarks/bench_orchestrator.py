@@ -368,7 +368,7 @@ def main(quick: bool) -> None:
         print("generation (SmolLM2-135M, a batch of 8 reply drafts vs the same 8 one at a time; every way on the same "
               "threads and stopping each draft where the model service does; one at a time = the faster of "
               f"transformers' model.generate and our loop; the ways take turns, median of {1 if quick else 3})")
-        print(f"  {'drafts':<34}{'threads':>12}{'one at a time s':>17}{'(our loop s)':>14}{'batched s':>11}{'tokens':>8}"
+        print(f"  {'drafts':<38}{'threads':>12}{'one at a time s':>17}{'(our loop s)':>14}{'batched s':>11}{'tokens':>8}"
               f"{'drafts/s':>10}{'ratio':>8}   texts")
         workloads = [("short asks, one sentence", short_drafts(24 if quick else 48))]
         if not quick:
@@ -377,8 +377,8 @@ def main(quick: bool) -> None:
             for threads in sorted({1, cores}):
                 hf_one, one, batch, tokens, same = _generation(requests, threads, reps=1 if quick else 3)
                 th = f"{threads}{' (default)' if threads == cores else ''}"
-                print(f"  {label:<34}{th:>12}{hf_one:>17.1f}{one:>14.1f}{batch:>11.1f}{tokens:>8}{8 / batch:>10.2f}"
-                      f"{min(hf_one, one) / batch:>7.1f}x   {'the same for every draft' if same else 'DIFFER between the three ways'}")
+                print(f"  {label:<38}{th:>12}{hf_one:>17.1f}{one:>14.1f}{batch:>11.1f}{tokens:>8}{8 / batch:>10.2f}"
+                      f"{min(hf_one, one) / batch:>7.2f}x   {'the same for every draft' if same else 'DIFFER between the three ways'}")
         print("  ratio = the faster one-at-a-time way / batched; target >= 3x with the default threads. Batching shares one "
               "read of the weights among the rows of a decode step; reading a prompt is arithmetic-bound on a CPU and "
               "gains nothing from it, so the longer the prompts are against the answers, the closer the ratio is to 1")
