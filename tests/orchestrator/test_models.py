@@ -172,6 +172,34 @@ def test_batched_decode_loop_matches_one_at_a_time_and_transformers_generate(smo
     assert primed.tokens_out > 0 and not primed.text.startswith("The sky is")  # the prefix is the prompt's, not the output's
 
 
+@pytest.mark.slow
+def test_a_cache_that_keeps_room_gives_the_model_what_the_dynamic_cache_gives_it(smollm2):
+    import torch
+
+    from aios_kernel._models._local import roomy_cache
+
+    model = smollm2.model
+    ids = smollm2.tokenizer(["The invoice for October", "Please move our call"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        results = []
+        for cache in (None, roomy_cache(model, 4)):  # room for 4 tokens: the prompt makes it grow, and decoding again
+            out = model(**ids, past_key_values=cache, use_cache=True)
+            cache, logits, mask = out.past_key_values, [out.logits[:, -1]], ids["attention_mask"]
+            cache.batch_select_indices(torch.tensor([1, 0]))  # rows leave and reorder as drafts finish
+            mask = mask[[1, 0]]
+            nxt = logits[0][[1, 0]].argmax(-1)
+            for _ in range(12):
+                mask = torch.cat([mask, mask.new_ones((2, 1))], dim=1)
+                out = model(input_ids=nxt[:, None], attention_mask=mask, past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                logits.append(out.logits[:, -1])
+                nxt = out.logits[:, -1].argmax(-1)
+            results.append((torch.stack(logits[1:]), cache.get_seq_length()))
+    (dynamic, length), (roomy, roomy_length) = results
+    assert length == roomy_length == ids["input_ids"].shape[1] + 12
+    assert torch.allclose(dynamic, roomy, atol=1e-4)
+
+
 def test_shared_prefix_leaves_every_row_a_token_of_its_own():
     from aios_kernel._models._local import _shared_prefix
 
