@@ -171,12 +171,32 @@ class Orchestrator:
         self.broker.requeue(task_id)
 
     def cancel(self, run_id: str, reason: str = "cancelled by the operator") -> Run:
-        """Cancel a run's tasks that are not running (pending or waiting for approval)."""
-        run = self.get_run(run_id)
-        for row in self.store.query("SELECT * FROM queue WHERE run_id=? AND status IN ('pending','waiting_approval')", (run_id,)):
-            from ._broker import decode
+        """Cancel a run's tasks that are not running; returns the run.
 
-            self.broker.finish(decode(row), "cancelled", error=reason, error_type="cancelled", actor="operator")
+        A pending task ends ``cancelled`` at once. A task waiting for a decision is
+        declined: its approval is rejected with ``reason`` (a budget approval is
+        answered "stop"), and the task then settles as after any rejection, here and
+        now: the compensations of its completed steps run in reverse, and it ends
+        ``cancelled``. So cancelling a run that has issued an invoice and waits to
+        send it voids the invoice, exactly once, through the outbox. The decision is
+        durable: if this process dies before the task settles, ``aios resume`` settles it.
+        A running task is not interrupted.
+        """
+        from ._broker import decode
+
+        run = self.get_run(run_id)
+        declined = False
+        for row in self.store.query("SELECT * FROM queue WHERE run_id=? AND status IN ('pending','waiting_approval')",
+                                    (run_id,)):
+            task = decode(row)
+            approval = self.approvals.get(task["approval_id"]) if task["approval_id"] else None
+            if task["status"] == "waiting_approval" and approval is not None and approval.is_open:
+                approval.reject(reason)  # a budget approval: "stop"
+                declined = True
+            else:
+                self.broker.finish(task, "cancelled", error=reason, error_type="cancelled", actor="operator")
+        if declined:
+            self.run_pending(run_id, wait=False)
         return run
 
     # -- reading -----------------------------------------------------------------------------------

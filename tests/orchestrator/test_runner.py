@@ -145,6 +145,50 @@ def test_saga_compensates_completed_steps_in_reverse(twb, fast_ws):
     assert lines[1]["key"] == lines[0]["key"] + ":undo"
 
 
+def test_cancelling_a_run_that_waits_undoes_its_completed_steps_once(twb, fast_ws):
+    agent("t.render", render_effect)
+    twb.config.data["policies"]["actions"]["t_book"] = "auto"
+    twb.config.data["policies"]["actions"]["t_send"] = "review"
+    define("t_cancel", [Step("book", "t.render", {"text": "room"}, action="t_book", compensate="t_unbook"),
+                        Step("send", "t.render", {"text": "invitation"}, action="t_send")])
+    define("t_untouched", [Step("send", "t.render", {"text": "note"}, action="t_send")])
+    run = twb.run("t_cancel", idempotency_key="offsite")
+    other = twb.run("t_untouched")
+    assert run.status == other.status == "waiting_approval"
+    [approval] = [a for a in twb.approvals.pending() if a.run_id == run.id]
+    twb.orchestrator.cancel(run.id, "the offsite moved to spring")
+    assert run.status == "cancelled" and "the offsite moved to spring" in run.task().error
+    assert twb.approvals.get(approval.id).status == "rejected"
+    assert [s["name"] for s in run.task().steps if s["phase"] == "undo"] == ["book"]
+    assert [(line["action"], line["key"]) for line in ledger_lines(fast_ws)] == [
+        ("t_book", "offsite/main/book"), ("t_unbook", "offsite/main/book:undo")]
+    twb.orchestrator.cancel(run.id)  # again: nothing is waiting any more, nothing is undone twice
+    twb.run_pending()
+    assert len(ledger_lines(fast_ws)) == 2
+    assert other.status == "waiting_approval"  # another run's approval is left alone
+
+
+def test_a_cancel_cut_short_before_its_tasks_settle_is_finished_by_resume(twb, fast_ws, monkeypatch):
+    agent("t.render", render_effect)
+    twb.config.data["policies"]["actions"]["t_book"] = "auto"
+    twb.config.data["policies"]["actions"]["t_send"] = "review"
+    define("t_cancel", [Step("book", "t.render", {"text": "room"}, action="t_book", compensate="t_unbook"),
+                        Step("send", "t.render", {"text": "invitation"}, action="t_send")])
+    run = twb.run("t_cancel")
+
+    def crash(*args, **kwargs):  # a fake: the process dies after the decision, before the task settles
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(twb.orchestrator, "run_pending", crash)
+    with pytest.raises(SystemExit):
+        twb.orchestrator.cancel(run.id, "the offsite moved to spring")
+    monkeypatch.undo()
+    assert run.status != "cancelled" and twb.approvals.pending() == []
+    twb.resume()
+    assert run.status == "cancelled"
+    assert [line["action"] for line in ledger_lines(fast_ws)] == ["t_book", "t_unbook"]
+
+
 def test_unknown_workflow_and_bad_params_raise_and_are_recorded(twb):
     with pytest.raises(WorkflowError, match="unknown workflow 'inbox_triag'.*did you mean 'inbox_triage'") as err:
         twb.submit("inbox_triag", {})
