@@ -26,6 +26,7 @@ fields (``path``, ``key``, ``field`` ...) carry the same facts for code.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class AiosError(Exception):
@@ -133,6 +134,11 @@ class LeaseLostError(StateError):
     def __init__(self, task_id: str, state: str | None, owner: str | None) -> None:
         super().__init__(f"task {task_id} is {state or 'gone'} under {owner}: this worker lost its lease (it was too slow "
                          "to heartbeat); the new owner continues from the last checkpoint", id=task_id, state=state)
+
+    @classmethod
+    def of(cls, task_id: str, row: Any) -> LeaseLostError:
+        """The error for a task whose queue row ``(owner, status)`` is not this worker's (``None``: the row is gone)."""
+        return cls(task_id, row[1] if row else None, row[0] if row else None)
 
 
 class ModelError(AiosError):

@@ -70,7 +70,7 @@ class LocalLM:
         every row; the rest is left padded after it, with explicit position ids.
         ``threads`` torch threads run it (0: every core this process may use). On an
         idle 2-core machine two threads decode faster than one, even one row at a
-        time (53 against 71 ms a token) and more so for a batch; on a machine
+        time (45 against 61 ms a token) and more so for a batch (72 against 111 for eight rows); on a machine
         already busy with other work two threads were up to ten times slower
         than one, which is what ``[models] threads = 1`` is for.
         """

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._embedding import DEFAULT_MODEL
+
 
 @dataclass(frozen=True)
 class Route:
@@ -33,7 +35,7 @@ def _pattern(phrase: str) -> re.Pattern[str]:
 class Router:
     """Classify texts against labels described by keywords (see the module docstring)."""
 
-    def __init__(self, mode: str = "auto", embedding: str = "all-MiniLM-L6-v2", *, int8: bool = True) -> None:
+    def __init__(self, mode: str = "auto", embedding: str = DEFAULT_MODEL, *, int8: bool = True) -> None:
         self.mode = mode
         self.embedding = embedding
         self.int8 = int8

@@ -189,8 +189,9 @@ class Orchestrator:
         for row in self.store.query("SELECT * FROM queue WHERE run_id=? AND status IN ('pending','waiting_approval')",
                                     (run_id,)):
             task = decode(row)
-            approval = self.approvals.get(task["approval_id"]) if task["approval_id"] else None
-            if task["status"] == "waiting_approval" and approval is not None and approval.is_open:
+            waiting = task["status"] == "waiting_approval" and task["approval_id"]
+            approval = self.approvals.get(task["approval_id"]) if waiting else None
+            if approval is not None and approval.is_open:
                 approval.reject(reason)  # a budget approval: "stop"
                 declined = True
             else:

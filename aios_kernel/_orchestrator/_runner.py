@@ -193,7 +193,7 @@ class TaskRunner:
     def _check_owner(self, conn: sqlite3.Connection, t: _Task) -> None:
         row = conn.execute("SELECT owner, status FROM queue WHERE id=?", (t.id,)).fetchone()
         if row is None or row[0] != self.owner or row[1] != "running":
-            raise LeaseLostError(t.id, row[1] if row else None, row[0] if row else None)
+            raise LeaseLostError.of(t.id, row)
 
     # -- budgets ----------------------------------------------------------------------------------
 

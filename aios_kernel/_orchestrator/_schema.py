@@ -323,8 +323,7 @@ def _step_done(conn: sqlite3.Connection, event: Event) -> None:
     if cur.rowcount != 1:
         from .._errors import LeaseLostError
 
-        row = conn.execute("SELECT owner, status FROM queue WHERE id=?", (task_id,)).fetchone()
-        raise LeaseLostError(task_id, row[1] if row else None, row[0] if row else None)
+        raise LeaseLostError.of(task_id, conn.execute("SELECT owner, status FROM queue WHERE id=?", (task_id,)).fetchone())
 
 
 @orchestrator.projector("step.failed")

@@ -145,12 +145,17 @@ def test_saga_compensates_completed_steps_in_reverse(twb, fast_ws):
     assert lines[1]["key"] == lines[0]["key"] + ":undo"
 
 
-def test_cancelling_a_run_that_waits_undoes_its_completed_steps_once(twb, fast_ws):
+def _book_then_send(twb) -> None:  # type: ignore[no-untyped-def]
+    """``t_cancel``: book a room (automatic, undone by ``t_unbook``), then send an invitation (reviewed)."""
     agent("t.render", render_effect)
     twb.config.data["policies"]["actions"]["t_book"] = "auto"
     twb.config.data["policies"]["actions"]["t_send"] = "review"
     define("t_cancel", [Step("book", "t.render", {"text": "room"}, action="t_book", compensate="t_unbook"),
                         Step("send", "t.render", {"text": "invitation"}, action="t_send")])
+
+
+def test_cancelling_a_run_that_waits_undoes_its_completed_steps_once(twb, fast_ws):
+    _book_then_send(twb)
     define("t_untouched", [Step("send", "t.render", {"text": "note"}, action="t_send")])
     run = twb.run("t_cancel", idempotency_key="offsite")
     other = twb.run("t_untouched")
@@ -169,11 +174,7 @@ def test_cancelling_a_run_that_waits_undoes_its_completed_steps_once(twb, fast_w
 
 
 def test_a_cancel_cut_short_before_its_tasks_settle_is_finished_by_resume(twb, fast_ws, monkeypatch):
-    agent("t.render", render_effect)
-    twb.config.data["policies"]["actions"]["t_book"] = "auto"
-    twb.config.data["policies"]["actions"]["t_send"] = "review"
-    define("t_cancel", [Step("book", "t.render", {"text": "room"}, action="t_book", compensate="t_unbook"),
-                        Step("send", "t.render", {"text": "invitation"}, action="t_send")])
+    _book_then_send(twb)
     run = twb.run("t_cancel")
 
     def crash(*args, **kwargs):  # a fake: the process dies after the decision, before the task settles
