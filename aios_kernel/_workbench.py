@@ -172,14 +172,6 @@ class Workbench(ExecutionMixin):
         target = Path(dest) if dest else self.paths.snapshots / f"store-{utcnow():%Y%m%dT%H%M%S%f}.db"
         return self.store.snapshot(target)
 
-    # -- widgets -------------------------------------------------------------------------
-
-    def inbox(self, **kwargs: Any) -> Any:
-        """The approval inbox widget for this workspace (``aios_kernel.widgets.ApprovalInbox``)."""
-        from .widgets import ApprovalInbox
-
-        return ApprovalInbox(self, **kwargs)
-
     # -- display -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -187,3 +179,16 @@ class Workbench(ExecutionMixin):
 
     def _repr_html_(self) -> str:
         return self.status()._repr_html_()
+
+
+_CURRENT: list[Workbench] = []
+
+
+def current() -> Workbench | None:
+    """The workbench this process works on by default (the one ``%load_ext aios_kernel`` opened), or None."""
+    return _CURRENT[0] if _CURRENT else None
+
+
+def set_current(wb: Workbench | None) -> None:
+    """Make ``wb`` the default workbench of this process (``None``: there is none)."""
+    _CURRENT[:] = [wb] if wb is not None else []

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .._workbench import Workbench
-from .._workspace import default_path
+from aios_kernel._workbench import Workbench
+from aios_kernel._workspace import default_path
+from ._summary import execution_lines
 from .runner import run_notebook
 
 
@@ -27,17 +28,8 @@ def summary_lines(wb: Workbench) -> list[str]:
     lines.append(f"  inbox: {emails} e-mails ({flagged} flagged as suspicious)")
     for path, error in status.rejected:
         lines.append(f"  rejected: {path}: {error}")
-    for extra in SUMMARY_HOOKS:
-        lines.extend(extra(wb))
+    lines.extend(execution_lines(wb))
     return lines
-
-
-SUMMARY_HOOKS: list = []
-"""Layers append ``fn(wb) -> list[str]`` to add their lines (plans, approvals, cost)."""
-
-from .._orchestrator._summary import summary_lines as _execution_summary  # noqa: E402  (runs, approvals, cost)
-
-SUMMARY_HOOKS.append(_execution_summary)
 
 
 def main(workspace: Path | None = None, runs_dir: Path | None = None) -> int:

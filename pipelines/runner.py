@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .._ids import iso, utcnow
+from aios_kernel._ids import iso, utcnow
 
 
 @dataclass

@@ -29,30 +29,28 @@ def inbox(wb: Any = None, **kwargs: Any) -> ApprovalInbox:
     return ApprovalInbox(wb, **kwargs)
 
 
-class _MemoryHost:
-    """What the explorer needs of a Workbench, given only its ``Memory`` (for ``wb.memory.explore()``)."""
+class _Host:
+    """What a widget needs of a Workbench (store, paths, settings; memory if any), given one of its parts."""
 
-    def __init__(self, memory: Any) -> None:
-        self.memory = memory
-        self.store = memory.store
-        self.config = memory.config
-        self.paths = memory.paths
+    def __init__(self, part: Any) -> None:
+        self.store = part.store
+        self.config = part.config
+        self.paths = part.paths
+        if hasattr(part, "recall"):
+            self.memory = part
 
 
 def explore_memory(wb: Any = None, query: str = "", **kwargs: Any) -> MemoryExplorer:
-    """The memory explorer for ``wb`` (a Workbench, or a ``wb.memory``), optionally searching ``query``.
-
-    ``Memory.explore()`` can be just ``return explore_memory(self, query)``.
-    """
+    """The memory explorer for ``wb`` (a Workbench, or a ``wb.memory``), optionally searching ``query``."""
     if wb is not None and not hasattr(wb, "memory") and hasattr(wb, "recall"):
-        wb = _MemoryHost(wb)
+        wb = _Host(wb)
     return MemoryExplorer(wb, query=query, **kwargs)
 
 
 def trace_timeline(run: Any, wb: Any = None, **kwargs: Any) -> TraceTimeline:
-    """The timeline of ``run`` (a Run, or a run id with ``wb``); ``Run.explore()`` can return this."""
-    if wb is None and hasattr(run, "_orch"):
-        wb = run._orch.wb
+    """The timeline of ``run`` (a Run, or a run id with ``wb``; default: the kernel's workbench)."""
+    if wb is None and hasattr(run, "workspace"):
+        wb = _Host(run.workspace)
     return TraceTimeline(wb, run_id=getattr(run, "id", run), **kwargs)
 
 

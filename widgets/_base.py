@@ -65,7 +65,7 @@ def resolve_workbench(wb: Any) -> tuple[Any, bool]:
     """``(workbench, owned)``: the one given, the kernel's, or one opened from ``$AIOS_WORKSPACE``."""
     if wb is not None:
         return wb, False
-    from aios_kernel._kernel import current
+    from aios_kernel._workbench import current
 
     cur = current()
     if cur is not None:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import ValidationError, WorkflowError
+from .._models import Cost
 
 if TYPE_CHECKING:
     from .._models import Generation, GenRequest
@@ -45,31 +46,6 @@ class Evidence:
     def from_json(cls, data: Mapping[str, Any]) -> Evidence:
         fields = {k: data[k] for k in ("ref", "snippet", "source", "score", "untrusted", "why") if k in data}
         return cls(**fields, flags=tuple(data.get("flags") or ()))
-
-
-@dataclass
-class Cost:
-    """Tokens, CPU-seconds and money spent by model calls (accumulated per step)."""
-
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cpu_s: float = 0.0
-    money: float = 0.0
-    calls: int = 0
-    tier: str | None = None
-
-    def add(self, other: Cost) -> None:
-        self.tokens_in += other.tokens_in
-        self.tokens_out += other.tokens_out
-        self.cpu_s += other.cpu_s
-        self.money += other.money
-        self.calls += other.calls
-        if other.tier and other.tier != self.tier:
-            self.tier = other.tier if self.tier is None else "mixed"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cpu_s": round(self.cpu_s, 6),
-                "money": round(self.money, 8), "calls": self.calls, "tier": self.tier}
 
 
 @dataclass

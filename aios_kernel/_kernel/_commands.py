@@ -1,14 +1,17 @@
-"""The ``%aios`` sub-commands: a small registry each layer adds to.
+"""The ``%aios`` sub-commands: a small registry, filled from an explicit list.
 
 A command is a function ``(wb, args) -> object``; what it returns is
 displayed (so a rich repr shows as HTML in Jupyter). ``wb`` is ``None`` when
 no workspace is open; commands that need one say so through
 :func:`require`.
 
-A name can have two forms registered by different layers, in any order:
-``%aios NAME ARGS`` (``command(...)``) and ``%aios NAME`` alone
-(``command(..., bare=True)``; the widgets use it to open an explorer where
-the memory layer answers a query).
+The built-in commands are :class:`Magic` declarations listed by the modules
+beside this one (``MAGICS``) and installed by :mod:`aios_kernel._kernel`;
+:func:`command` registers one more (an extension's) at once.
+
+A name can have two forms, declared in any order: ``%aios NAME ARGS`` and
+``%aios NAME`` alone (``bare=True``: ``%aios memory`` opens the explorer,
+``%aios memory QUERY`` answers the query).
 """
 
 from __future__ import annotations
@@ -64,13 +67,30 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
+@dataclass(frozen=True)
+class Magic:
+    """The declaration of one form of ``%aios NAME``."""
+
+    name: str
+    help: str
+    usage: str
+    fn: Handler
+    bare: bool = False
+
+
+def install(magics: list[Magic]) -> None:
+    """Register declared forms (a later form of the same name and kind replaces the earlier)."""
+    for m in magics:
+        form = Form(m.fn, m.help, m.usage or m.name)
+        old = COMMANDS.get(m.name, Command(m.name))
+        COMMANDS[m.name] = Command(m.name, old.with_args, form) if m.bare else Command(m.name, form, old.bare)
+
+
 def command(name: str, help: str, usage: str = "", *, bare: bool = False) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as ``%aios name`` (with ``bare=True``: as what ``%aios name`` alone does)."""
+    """Register ``fn`` as ``%aios name`` now (with ``bare=True``: as what ``%aios name`` alone does)."""
 
     def register(fn: Handler) -> Handler:
-        form = Form(fn, help, usage or name)
-        old = COMMANDS.get(name, Command(name))
-        COMMANDS[name] = Command(name, old.with_args, form) if bare else Command(name, form, old.bare)
+        install([Magic(name, help, usage, fn, bare)])
         return fn
 
     return register
@@ -104,23 +124,3 @@ class Help:
             for c in sorted(COMMANDS.values(), key=lambda c: c.name)
         )
         return f"<table class='aios-help'>{rows}</table>"
-
-
-@command("help", "list the %aios sub-commands")
-def _help(wb: Any, args: list[str]) -> Help:
-    return Help()
-
-
-@command("status", "what the open workspace holds")
-def _status(wb: Any, args: list[str]) -> Any:
-    return require(wb).status()
-
-
-@command("verify", "integrity check and hash-chain verification of the store")
-def _verify(wb: Any, args: list[str]) -> Any:
-    return require(wb).verify()
-
-
-@command("snapshot", "a consistent backup of the store into snapshots/", "snapshot [PATH]")
-def _snapshot(wb: Any, args: list[str]) -> Any:
-    return require(wb).snapshot(args[0] if args else None)

@@ -24,13 +24,14 @@ def current() -> Any:
 
 
 def open_workspace(ip: Any, path: str | None) -> Any:
-    from .._workbench import Workbench
+    from .._workbench import Workbench, set_current
 
     old = _STATE["wb"]
     wb = Workbench.open(path)
     if old is not None:
         old.close()
     _STATE["wb"] = wb
+    set_current(wb)  # widgets made without a workbench use this one
     ip.push({"wb": wb})
     return wb
 
@@ -47,6 +48,9 @@ def load_ipython_extension(ip: Any) -> None:
 def unload_ipython_extension(ip: Any) -> None:
     wb = _STATE["wb"]
     if wb is not None:
+        from .._workbench import set_current
+
+        set_current(None)
         wb.close()
         if ip.user_ns.get("wb") is wb:
             del ip.user_ns["wb"]
@@ -76,5 +80,3 @@ def aios_magic(line: str) -> Any:
         print(f"aios: {exc}", file=sys.stderr)
         return None
 
-
-_commands.command("open", "open another workspace in this kernel", "open PATH")(lambda wb, a: None)  # handled above

@@ -431,12 +431,6 @@ class Memory:
 
         return stats(self.store, self.embedder.model_id, self.pending())
 
-    def explore(self, query: str = "") -> Any:
-        """The interactive memory explorer widget (search, history, correct, forget)."""
-        from aios_kernel.widgets import explore_memory
-
-        return explore_memory(self, query)
-
     def _repr_html_(self) -> str:
         return self.stats()._repr_html_()
 

@@ -1,5 +1,6 @@
 """Models: one interface to generation (cache, remote, local LM, templates) and routing."""
 
+from ._cost import Cost
 from ._service import Generation, GenRequest, Models, TraceInfo, default_validation, grounded
 from ._templates import load_template, render, split_subject
 from ._router import Route, Router

@@ -22,6 +22,7 @@ from .._errors import ModelError
 from .._ids import iso, iso_at, new_id
 from ._accounting import price
 from ._cache import ResponseCache, cache_key
+from ._cost import Cost
 from ._embedding import embedding_settings
 from ._router import Route, Router
 from ._templates import load_template, placeholders, render, split_subject
@@ -41,7 +42,7 @@ class TraceInfo:
     agent_version: str | None = None
     workflow: str | None = None
     meter: Any = field(default=None, compare=False)
-    """A :class:`~aios_kernel._agents.Cost` charged with every call made for this trace, including
+    """A :class:`Cost` charged with every call made for this trace, including
     model calls whose output was then rejected: the step pays for what it spent."""
 
 
@@ -223,8 +224,6 @@ class Models:
 
     def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None) -> list[Generation]:
         """Answer every request (see the module docstring); never raises for a model's failure."""
-        from .._agents import Cost
-
         trace = trace or TraceInfo()
         n = len(requests)
         raws: list[tuple[str, str, str | None, bool] | None] = [None] * n  # (text, tier, fallback_reason, cached)
@@ -285,8 +284,6 @@ class Models:
 
     def _remote_one(self, remote: Any, req: GenRequest, i: int, key: str, raws: list[Any], usage: list[Any],
                     trace: TraceInfo, max_new: int) -> None:
-        from .._agents import Cost
-
         t0, c0 = time.perf_counter(), time.process_time()
         try:
             ask = req.prompt + (f"\n\nStart your answer with: {req.prefix}" if req.prefix else "")
@@ -310,8 +307,6 @@ class Models:
 
     def _local_batches(self, requests: list[GenRequest], pending: list[int], keys: dict[int, str], raws: list[Any],
                        usage: list[Any], trace: TraceInfo, max_new: int, model_id: str) -> None:
-        from .._agents import Cost
-
         if self._local_error is None:
             try:
                 lm = self.local()
@@ -372,8 +367,6 @@ class Models:
 
     def _fallback(self, requests: list[GenRequest], ids: list[int], raws: list[Any], usage: list[Any], reason: str | None,
                   trace: TraceInfo, reasons: dict[int, str | None] | None = None) -> None:
-        from .._agents import Cost
-
         if not ids:
             return
         t0, c0 = time.perf_counter(), time.process_time()
@@ -437,9 +430,7 @@ class Models:
                  fallback_reason: str | None = None) -> None:
         started_at = iso_at(time.time() - wall_s) if started else iso()
         if trace.meter is not None:
-            from .._agents import Cost
-
-            trace.meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
+                trace.meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
         self.store.emit("model.called", f"model:{tier}", {
             "span_id": new_id("sp"), "trace_id": trace.run_id, "parent_span": trace.parent_span, "agent": trace.agent,
             "agent_version": trace.agent_version, "workflow": trace.workflow, "tier": tier, "model": model, "n": n,

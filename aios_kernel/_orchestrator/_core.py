@@ -53,6 +53,7 @@ class Orchestrator:
         self.wb = wb
         self.store = wb.store
         self.config = wb.config
+        self.paths = wb.paths
         o = self.config.get("orchestrator") or {}
         conc = o.get("concurrency") or {}
         self.broker = Broker(self.store, lease_s=float(o.get("lease_s", 60.0)), max_attempts=int(o.get("max_attempts", 3)),

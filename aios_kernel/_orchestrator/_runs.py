@@ -149,6 +149,11 @@ class Run:
     def outputs(self, task: str = "main") -> dict[str, Any]:
         return self.task(task).outputs()
 
+    @property
+    def workspace(self) -> Any:
+        """The orchestrator this run belongs to (its ``store``, ``config`` and ``paths``), for views of the run."""
+        return self._orch
+
     def refresh(self) -> Run:
         return self
 

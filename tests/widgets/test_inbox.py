@@ -240,10 +240,15 @@ def test_without_a_workspace_the_widget_says_what_to_do(tmp_path: Path, monkeypa
     assert "No workspace" in repr(w)
 
 
-def test_wb_inbox_is_the_same_widget(awb, close_widgets):
-    from aios_kernel.widgets import ApprovalInbox
+def test_the_inbox_of_the_current_workbench(awb, close_widgets):
+    from aios_kernel._workbench import set_current
+    from aios_kernel.widgets import ApprovalInbox, inbox
 
-    w = awb.inbox(live=False)
+    set_current(awb)
+    try:
+        w = inbox(live=False)
+    finally:
+        set_current(None)
     close_widgets.append(w)
     assert isinstance(w, ApprovalInbox) and w.wb is awb and w.pending_count == len(awb.approvals.pending())
 

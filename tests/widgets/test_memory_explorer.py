@@ -131,10 +131,11 @@ def test_changes_made_elsewhere_are_marked_on_the_next_poll(mwb, mws, close_widg
 
 
 def test_explore_from_the_memory_object(mwb, close_widgets):
-    w = mwb.memory.explore()
+    from aios_kernel.widgets import explore_memory
+
+    w = explore_memory(mwb.memory)
     close_widgets.append(w)
     assert not w.error and w.results
-    from aios_kernel.widgets import explore_memory
 
     w2 = explore_memory(mwb.memory, "Hallberg workshops", live=False)
     close_widgets.append(w2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .._kernel._commands import command, require
+from ._commands import Magic, require
 
 
 class TraceReport:
@@ -34,12 +34,10 @@ def _kv(args: list[str]) -> dict[str, str]:
     return dict(a.split("=", 1) for a in args if "=" in a)
 
 
-@command("runs", "recent runs of workflows", "runs [STATUS]")
 def _runs(wb: Any, args: list[str]) -> Any:
     return require(wb).runs(status=args[0] if args else None)
 
 
-@command("trace", "the story and spans of a run", "trace RUN")
 def _trace(wb: Any, args: list[str]) -> Any:
     wb = require(wb)
     run_id = args[0] if args else (wb.runs(limit=1)[0].id if wb.runs(limit=1) else None)
@@ -48,30 +46,36 @@ def _trace(wb: Any, args: list[str]) -> Any:
     return TraceReport(wb, run_id)
 
 
-@command("approvals", "decisions waiting for you", "approvals")
 def _approvals(wb: Any, args: list[str]) -> Any:
     return require(wb).approvals
 
 
-@command("run", "run a workflow until done or waiting for approval", "run WORKFLOW [key=value ...]")
 def _run(wb: Any, args: list[str]) -> Any:
     if not args:
-        from ._registry import workflows
+        from .._orchestrator import workflows
 
         return "usage: %aios run WORKFLOW [key=value ...]; workflows: " + ", ".join(workflows())
     return require(wb).run(args[0], _kv(args[1:]))
 
 
-@command("resume", "reclaim, reconcile and run what is pending", "resume")
 def _resume(wb: Any, args: list[str]) -> Any:
     return require(wb).resume()
 
 
-@command("costs", "model spending by workflow (or: costs day)", "costs [workflow|day]")
 def _costs(wb: Any, args: list[str]) -> Any:
     return require(wb).costs(args[0] if args else "workflow")
 
 
-@command("plan", "map a goal to workflows", "plan GOAL")
 def _plan(wb: Any, args: list[str]) -> Any:
     return require(wb).plan(" ".join(args) or "daily_ops")
+
+
+MAGICS = [
+    Magic("runs", "recent runs of workflows", "runs [STATUS]", _runs),
+    Magic("trace", "the story and spans of a run", "trace RUN", _trace),
+    Magic("approvals", "decisions waiting for you", "approvals", _approvals),
+    Magic("run", "run a workflow until done or waiting for approval", "run WORKFLOW [key=value ...]", _run),
+    Magic("resume", "reclaim, reconcile and run what is pending", "resume", _resume),
+    Magic("costs", "model spending by workflow (or: costs day)", "costs [workflow|day]", _costs),
+    Magic("plan", "map a goal to workflows", "plan GOAL", _plan),
+]

@@ -1,11 +1,11 @@
-"""The execution core's lines in the morning summary (``make demo``): plans, approvals, cost."""
+"""The morning summary's lines about work: plans, approvals, side effects, cost."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def summary_lines(wb: Any) -> list[str]:
+def execution_lines(wb: Any) -> list[str]:
     """What ran and in which state, what waits for approval, what it cost."""
     store = wb.store
     runs = store.query("SELECT workflow, status, count(*) AS n FROM runs WHERE mode='live' GROUP BY 1, 2 ORDER BY 1, 2")

@@ -5,16 +5,16 @@ command runs, never when the extension loads. Without a workspace the
 commands still return their widget, which says what to do instead of a
 traceback.
 
-Two names are shared with other layers: ``%aios memory QUERY`` and
-``%aios costs workflow|day|...`` keep doing what the memory and execution
-layers registered; only the bare forms open the explorer and the cost meter.
+Two names have a second form declared beside this module: ``%aios memory
+QUERY`` (``_memory``) and ``%aios costs workflow|day|...`` (``_runs``) answer
+with tables; only the bare forms open the explorer and the cost meter.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._commands import command
+from ._commands import Magic
 
 
 def _inbox(wb: Any, args: list[str]) -> Any:
@@ -41,8 +41,10 @@ def _meter(wb: Any, args: list[str]) -> Any:
     return CostMeter(wb)
 
 
-command("inbox", "the approval inbox: approve, edit, reject or defer what waits for you", "inbox")(_inbox)
-command("explore", "the memory explorer: search, history, correct or forget", "explore [QUERY]")(_explore)
-command("timeline", "a run's spans as an interactive timeline (default: the latest run)", "timeline [RUN]")(_timeline)
-command("memory", "the memory explorer", "memory", bare=True)(_explore)
-command("costs", "cost meter and run board: spending per workflow and day against the budgets", "costs", bare=True)(_meter)
+MAGICS = [
+    Magic("inbox", "the approval inbox: approve, edit, reject or defer what waits for you", "inbox", _inbox),
+    Magic("explore", "the memory explorer: search, history, correct or forget", "explore [QUERY]", _explore),
+    Magic("timeline", "a run's spans as an interactive timeline (default: the latest run)", "timeline [RUN]", _timeline),
+    Magic("memory", "the memory explorer", "memory", _explore, bare=True),
+    Magic("costs", "cost meter and run board: spending per workflow and day against the budgets", "costs", _meter, bare=True),
+]
