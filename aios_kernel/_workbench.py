@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _entities
 from ._errors import WorkspaceError
+from ._resources import bundled_data_dir
 from ._orchestrator._facade import ExecutionMixin
 from ._store import Store, VerifyReport
 from ._workspace import Config, WorkspacePaths, check_path, create, default_path
@@ -25,11 +26,6 @@ if TYPE_CHECKING:
     from ._memory import Memory
 
 ENTITY_TABLES = ("clients", "contacts", "projects", "artifacts", "deliverables", "tasks", "time_entries", "rates")
-
-
-def bundled_data_dir() -> Path:
-    """The demo business shipped in the repository's ``data/`` folder."""
-    return Path(__file__).resolve().parent.parent / "data"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aios_kernel._ids import iso, utcnow
+from aios_kernel._resources import notebooks_dir
 
 
 @dataclass
@@ -35,11 +36,6 @@ class NotebookRun:
         d = asdict(self)
         d.update(folder=str(self.folder), executed=str(self.executed), html=str(self.html) if self.html else None)
         return d
-
-
-def notebooks_dir() -> Path:
-    """The repository's ``notebooks/`` folder."""
-    return Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def run_notebook(notebook: str | Path, *, workspace: Path, runs_dir: Path, parameters: dict[str, Any] | None = None,
