@@ -3,10 +3,15 @@
 The store is the truth; a Workbench holds a connection and caches derived
 from it, nothing the store does not have. Heavy parts (models, Dask, the
 vector index) are created on first use, never at open.
+
+This is the composition root: it builds each layer from the parts that
+layer needs (the orchestrator gets the store, settings, records, models and
+memory; never the Workbench), and offers the notebook one object.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 from . import _entities
 from ._errors import WorkspaceError
 from ._resources import bundled_data_dir
-from ._orchestrator._facade import ExecutionMixin
 from ._store import Store, VerifyReport
 from ._workspace import Config, WorkspacePaths, check_path, create, default_path
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from ._entities import IngestReport
+    from ._entities import IngestReport, Records
     from ._memory import Memory
-
-ENTITY_TABLES = ("clients", "contacts", "projects", "artifacts", "deliverables", "tasks", "time_entries", "rates")
-
+    from ._models import Models
+    from ._observability import Narrative
+    from ._orchestrator import BackgroundWorker, Orchestrator, Plan, ReplayDiff, ResumeReport, Run, RunList, Workflow
+    from ._policy import ApprovalBook
 
 @dataclass
 class Status:
@@ -58,8 +63,12 @@ class Status:
         )
 
 
-class Workbench(ExecutionMixin):
-    """An open workspace: settings, store, and (lazily) memory, models and orchestrator."""
+class Workbench:
+    """An open workspace: settings, store, and (lazily) records, memory, models, the orchestrator and its worker.
+
+    Everything a notebook, the CLI or a widget does goes through here; the
+    layers below never see the Workbench, only the parts it hands them.
+    """
 
     def __init__(self, paths: WorkspacePaths, config: Config, store: Store) -> None:
         self.paths = paths
@@ -104,7 +113,10 @@ class Workbench(ExecutionMixin):
         return wb
 
     def close(self) -> None:
-        """Close every part, then the store."""
+        """Stop the worker, close every part, then the store."""
+        worker = self._parts.get("worker")
+        if worker is not None:
+            worker.stop()
         for part in reversed(list(self._parts.values())):
             closer = getattr(part, "close", None)
             if callable(closer):
@@ -118,7 +130,18 @@ class Workbench(ExecutionMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- memory --------------------------------------------------------------------------
+    # -- the parts, made on first use ------------------------------------------------------
+
+    @property
+    def records(self) -> Records:
+        """Clients, contacts, projects, artifacts and time, read-only.
+
+        ``wb.records("clients")`` lists a table's current rows; ``wb.records.emails()``,
+        ``.client(id)``, ``.contact_by_email(addr)`` ... answer the usual questions.
+        """
+        if "records" not in self._parts:
+            self._parts["records"] = _entities.Records(self.store)
+        return self._parts["records"]
 
     @property
     def memory(self) -> Memory:
@@ -128,6 +151,57 @@ class Workbench(ExecutionMixin):
 
             self._parts["memory"] = Memory(self.store, self.paths, self.config, models=lambda: self.models)
         return self._parts["memory"]
+
+    @property
+    def models(self) -> Models:
+        """Generation and routing through the model tiers (``wb.models.generate([...])``)."""
+        if "models" not in self._parts:
+            from ._models import Models
+
+            self._parts["models"] = Models(self.store, self.config, templates=self.records.template)
+        return self._parts["models"]
+
+    @property
+    def orchestrator(self) -> Orchestrator:
+        """The task broker, runner, outbox and approvals of this workspace."""
+        if "orchestrator" not in self._parts:
+            self._parts["orchestrator"] = self._orchestrator_on(self.store, self.records, lambda: self.models)
+        return self._parts["orchestrator"]
+
+    def _orchestrator_on(self, store: Store, records: Records, models: Any) -> Orchestrator:
+        from ._orchestrator import Orchestrator
+
+        return Orchestrator(store, self.config, self.paths, records=records, models=models, memory=lambda: self.memory)
+
+    @property
+    def approvals(self) -> ApprovalBook:
+        """Decisions waiting for you: ``wb.approvals.pending()``, then ``a.approve()`` / ``a.reject(reason)``."""
+        return self.orchestrator.approvals
+
+    @property
+    def worker(self) -> BackgroundWorker:
+        """The background worker that carries runs on while a kernel is open (``%load_ext`` starts it).
+
+        It has its own store connection and orchestrator; it shares this
+        workbench's memory (one catalog and index per process).
+        """
+        if "worker" not in self._parts:
+            from ._models import Models
+            from ._orchestrator import BackgroundWorker
+
+            def make() -> Orchestrator:
+                store = Store.open(self.paths.store)
+                records = _entities.Records(store)
+
+                @functools.cache
+                def models() -> Models:
+                    return Models(store, self.config, templates=records.template)
+
+                return self._orchestrator_on(store, records, models)
+
+            poll = float(self.config.get("orchestrator.worker_poll_s", 1.0))
+            self._parts["worker"] = BackgroundWorker(make, poll_s=poll)
+        return self._parts["worker"]
 
     # -- records -------------------------------------------------------------------------
 
@@ -140,10 +214,6 @@ class Workbench(ExecutionMixin):
         self.memory.ingest_artifacts()  # notes, meetings, documents, e-mails become memories (idempotent)
         return report
 
-    def records(self, table: str) -> list[dict[str, Any]]:
-        """Current rows of one entity table (``clients``, ``projects``, ``artifacts`` ...)."""
-        return _entities.rows(self.store, table)
-
     def frame(self, table: str) -> pl.DataFrame:
         """One entity table as a polars DataFrame (``.to_pandas()`` for pandas)."""
         import polars as pl
@@ -152,10 +222,8 @@ class Workbench(ExecutionMixin):
         return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
     def status(self) -> Status:
-        counts = {t: int(self.store.scalar(f"SELECT count(*) FROM {t}")) for t in ENTITY_TABLES}
-        rejected = [(r["source_path"], r["error"]) for r in _entities.rows(self.store, "ingest_rejections")]
-        return Status(self.paths.root, self.config.get("workspace.name"), counts, self.store.last_seq(),
-                      self.store.schema_versions(), rejected)
+        return Status(self.paths.root, self.config.get("workspace.name"), self.records.counts(), self.store.last_seq(),
+                      self.store.schema_versions(), self.records.rejections())
 
     # -- maintenance ---------------------------------------------------------------------
 
@@ -167,6 +235,104 @@ class Workbench(ExecutionMixin):
 
         target = Path(dest) if dest else self.paths.snapshots / f"store-{utcnow():%Y%m%dT%H%M%S%f}.db"
         return self.store.snapshot(target)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def submit(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+               **kwargs: Any) -> Run:
+        """Queue a run of ``workflow`` (``inbox_triage``, ``meeting_followup``, ``invoicing``, ``weekly_content``)."""
+        return self.orchestrator.submit(workflow, params, idempotency_key, **kwargs)
+
+    def run(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+            **kwargs: Any) -> Run:
+        """Submit and run until done or waiting for approval."""
+        return self.orchestrator.run(workflow, params, idempotency_key, **kwargs)
+
+    def simulate(self, workflow: str, params: dict[str, Any] | None = None) -> Run:
+        """Run ``workflow`` with every side effect proposed, none executed (``run.proposed_effects()``)."""
+        return self.orchestrator.run(workflow, params, mode="simulate")
+
+    def run_pending(self, **kwargs: Any) -> int:
+        """Run every due task (waits for retries up to ``[orchestrator] max_wait_s``)."""
+        return self.orchestrator.run_pending(**kwargs)
+
+    def resume(self) -> ResumeReport:
+        """After a crash or decisions: reclaim dead leases, reconcile effects, carry work forward."""
+        return self.orchestrator.resume()
+
+    def get_run(self, run_id: str) -> Run:
+        return self.orchestrator.get_run(run_id)
+
+    def runs(self, **kwargs: Any) -> RunList:
+        """Recent runs, newest first (``limit``, ``status``, ``workflow``)."""
+        return self.orchestrator.runs(**kwargs)
+
+    def requeue(self, task_id: str) -> None:
+        """Give a dead-lettered task a fresh retry budget."""
+        self.orchestrator.requeue(task_id)
+
+    def workflows(self) -> dict[str, Workflow]:
+        from ._orchestrator import workflows
+
+        return workflows()
+
+    def plan(self, goal: Any, **params: Any) -> Plan:
+        """Map a goal (text, a goal name, or a list) to workflows with filled parameters; ``plan.submit()`` runs them."""
+        from ._orchestrator import Planner
+
+        return Planner(self.orchestrator).plan(goal, **params)
+
+    # -- replay --------------------------------------------------------------------------------
+
+    def replay(self, run_id: str, *, from_step: str | int | None = None, allow_side_effects: bool = False) -> Run:
+        """Re-run a past run from a checkpoint; effects are simulated unless ``allow_side_effects``."""
+        from ._orchestrator import replay_run
+
+        return replay_run(self.orchestrator, run_id, from_step=from_step, allow_side_effects=allow_side_effects)
+
+    def replay_steps(self, step: str, fn: Any, *, workflow: str | None = None) -> ReplayDiff:
+        """Recorded ``step`` checkpoints recomputed by ``fn`` (an agent or a function): what would change."""
+        from ._orchestrator import replay_steps
+
+        return replay_steps(self.orchestrator, step, fn, workflow=workflow)
+
+    def replay_events(self, event_types: str | list[str], fn: Any) -> ReplayDiff:
+        """Recorded events' payloads passed through ``fn``: what would change."""
+        from ._orchestrator import replay_events
+
+        return replay_events(self.store, event_types, fn)
+
+    # -- traces and costs ------------------------------------------------------------------------
+
+    def trace(self, run_id: str) -> pl.DataFrame:
+        """Every span of a run (run, tasks, steps, model and connector calls) as a polars DataFrame."""
+        from ._observability import trace
+
+        return trace(self.store, run_id)
+
+    def costs(self, by: str = "workflow") -> pl.DataFrame:
+        """Model spending by ``"workflow"`` or ``"day"`` (also ``"run"``, ``"agent"``, ``"tier"``)."""
+        from ._observability import costs
+
+        return costs(self.store, by)
+
+    def narrative(self, run_id: str) -> Narrative:
+        """A run's business events as sentences: who, what, why, evidence."""
+        from ._observability import narrative
+
+        return narrative(self.store, run_id)
+
+    def timeline(self, run_id: str, path: str | Path | None = None) -> Any:
+        """A static matplotlib timeline of a run."""
+        from ._observability import timeline
+
+        return timeline(self.store, run_id, path=path)
+
+    def export_otel(self, run_id: str, path: str | Path | None = None) -> dict[str, Any]:
+        """A run's spans as OpenTelemetry OTLP/JSON (written to ``path`` if given)."""
+        from ._observability import export_otel
+
+        return export_otel(self.store, run_id, path)
 
     # -- display -------------------------------------------------------------------------
 

@@ -6,13 +6,15 @@ from typing import Any
 
 
 def execution_lines(wb: Any) -> list[str]:
-    """What ran and in which state, what waits for approval, what it cost."""
-    store = wb.store
-    runs = store.query("SELECT workflow, status, count(*) AS n FROM runs WHERE mode='live' GROUP BY 1, 2 ORDER BY 1, 2")
+    """What ran and in which state, what waits for approval, what went out, what it cost."""
+    from aios_kernel._observability import model_totals
+    from aios_kernel._orchestrator import effect_counts, run_counts
+
+    runs = run_counts(wb.store)
     if not runs:
         return ["  planned: nothing yet (`aios plan daily_ops --run`, or the notebook's planning cells)"]
-    lines = ["  planned: " + ", ".join(f"{r['workflow']} {r['status'].replace('_', ' ')}" + (f" ×{r['n']}" if r["n"] > 1 else "")
-                                       for r in runs)]
+    lines = ["  planned: " + ", ".join(f"{workflow} {status.replace('_', ' ')}" + (f" ×{n}" if n > 1 else "")
+                                       for workflow, status, n in runs)]
     pending = wb.approvals.pending()
     by_action: dict[str, int] = {}
     for a in pending:
@@ -25,12 +27,10 @@ def execution_lines(wb: Any) -> list[str]:
         lines.append(f"    - {a.title}{flag}")
     if len(pending) > 6:
         lines.append(f"    … and {len(pending) - 6} more: `aios approvals`")
-    done = store.scalar("SELECT count(*) FROM outbox WHERE status='applied'")
+    done = effect_counts(wb.store).get("applied", 0)
     lines.append(f"  side effects executed: {done} (ledger: {wb.config.get('connectors.ledger.path', 'ledger.jsonl')})")
-    cost = store.one("SELECT count(*) AS calls, coalesce(sum(tokens_in + tokens_out), 0) AS tokens, coalesce(sum(cpu_s), 0) AS cpu,"
-                     " coalesce(sum(cost), 0) AS money FROM spans WHERE kind='model'")
-    tiers = store.query("SELECT tier, count(*) AS n FROM spans WHERE kind='model' GROUP BY 1 ORDER BY 1")
+    cost = model_totals(wb.store)
     currency = wb.config.get("workspace.currency", "")
-    lines.append(f"  cost: {cost['calls']} model calls ({', '.join(f'{t[0]} {t[1]}' for t in tiers)}), {cost['tokens']} tokens, "
-                 f"{cost['cpu']:.1f} CPU-s, {cost['money']:.4f} {currency}")
+    lines.append(f"  cost: {cost['calls']} model calls ({', '.join(f'{t} {n}' for t, n in cost['tiers'].items())}), "
+                 f"{cost['tokens']} tokens, {cost['cpu_s']:.1f} CPU-s, {cost['money']:.4f} {currency}")
     return lines

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from aios_kernel._evidence import INJECTION
 from aios_kernel._workbench import Workbench
 from aios_kernel._workspace import default_path
 from ._summary import execution_lines
@@ -23,8 +24,9 @@ def summary_lines(wb: Workbench) -> list[str]:
     c = status.counts
     lines.append(f"  ingested: {c['clients']} clients, {c['contacts']} contacts, {c['projects']} projects, "
                  f"{c['artifacts']} artifacts, {c['time_entries']} time entries")
-    emails = wb.store.scalar("SELECT count(*) FROM artifacts WHERE kind='email'")
-    flagged = wb.store.scalar("SELECT count(*) FROM artifacts WHERE kind='email' AND meta LIKE '%prompt_injection%'")
+    emails = wb.records.emails()
+    flagged = sum(INJECTION in (e["meta"].get("flags") or ()) for e in emails)
+    emails = len(emails)
     lines.append(f"  inbox: {emails} e-mails ({flagged} flagged as suspicious)")
     for path, error in status.rejected:
         lines.append(f"  rejected: {path}: {error}")

@@ -14,6 +14,7 @@ it works the same in JupyterLab, Notebook 7 and VS Code. Python answers in
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 from pathlib import Path
@@ -38,6 +39,27 @@ def asset(*names: str) -> str:
     run time and nothing is fetched from a network.
     """
     return "\n".join((HERE / n).read_text(encoding="utf-8") for n in names)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON for a synced trait (numpy scalars become numbers, the rest strings)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item):
+        try:
+            return jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
 
 
 NO_WORKSPACE = ("No workspace is open in this kernel. Run %aios open PATH (make one with: aios init PATH --demo), "

@@ -10,7 +10,7 @@ from aios_kernel._errors import ValidationError
 from aios_kernel._policy import category
 from aios_kernel._policy._approvals import MONEY_FIELDS
 
-from ._seams import jsonable
+from ._base import jsonable
 
 ADDRESS_FIELDS = ("to", "cc", "bcc", "reply_to")
 NEVER_EDITED = ("from", "email_id", "flags", "in_reply_to", "attachment", "number", "invoice_number", "key", "channel",

@@ -14,8 +14,10 @@ from typing import Any
 
 import traitlets as t
 
-from . import _seams
-from ._base import WorkbenchWidget, asset
+from aios_kernel._observability import version as trace_version
+from aios_kernel._orchestrator import checkpoints_version, recent_runs, runs_version
+
+from ._base import WorkbenchWidget, asset, jsonable
 
 MEASURES = ("tokens", "seconds", "money")
 RUN_STATUSES = ("pending", "running", "waiting_approval", "succeeded", "failed", "compensated", "cancelled")
@@ -27,8 +29,7 @@ def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
     from aios_kernel._policy import limits, spent
 
     per_run = {r["run"]: r for r in costs(reader, "run").to_dicts()}
-    runs = [dict(r) for r in reader.query("SELECT id, workflow, status, mode, created_at, finished_at, error FROM runs "
-                                         "ORDER BY created_at DESC, rowid DESC")]
+    runs = recent_runs(reader, limit=None)
     workflows: dict[str, dict[str, Any]] = {}
     for row in costs(reader, "workflow").to_dicts():
         workflows[row["workflow"]] = {"workflow": row["workflow"], "calls": row["calls"],
@@ -55,14 +56,14 @@ def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
     by_status = {s: 0 for s in RUN_STATUSES}
     for r in runs:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    recent_runs = []
+    latest = []
     for r in runs[:recent]:
         c = per_run.get(r["id"]) or {}
-        recent_runs.append({**r, "tokens": int(c.get("tokens_in") or 0) + int(c.get("tokens_out") or 0),
-                            "seconds": float(c.get("cpu_s") or 0), "money": float(c.get("cost") or 0)})
-    return _seams.jsonable({"by_workflow": sorted(workflows.values(), key=lambda w: w["workflow"]), "by_day": days,
-                            "day_budget": day_limits, "today": today, "runs_by_status": by_status, "recent_runs": recent_runs,
-                            "total_runs": len(runs)})
+        latest.append({**r, "tokens": int(c.get("tokens_in") or 0) + int(c.get("tokens_out") or 0),
+                       "seconds": float(c.get("cpu_s") or 0), "money": float(c.get("cost") or 0)})
+    return jsonable({"by_workflow": sorted(workflows.values(), key=lambda w: w["workflow"]), "by_day": days,
+                     "day_budget": day_limits, "today": today, "runs_by_status": by_status, "recent_runs": latest,
+                     "total_runs": len(runs)})
 
 
 class CostMeter(WorkbenchWidget):
@@ -74,7 +75,7 @@ class CostMeter(WorkbenchWidget):
     data = t.Dict().tag(sync=True)
 
     def probe(self) -> Any:
-        return _seams.spending_version(self._reader)
+        return trace_version(self._reader), checkpoints_version(self._reader), runs_version(self._reader)
 
     def refresh(self) -> None:
         self.data = spending(self._reader, self._wb.config)

@@ -1,11 +1,13 @@
 """The approval inbox: every decision waiting for you, with what, why, evidence and cost, and the buttons.
 
-Decisions go through ``wb.approvals`` (one transaction: the decision event
-and the waiting task put back in the queue), then the run is carried on at
-once (``wb.run_pending(run_id=...)``), so an approved e-mail is sent before
-the card says so. A decision taken elsewhere (another notebook, the CLI, a
-headless run) reaches the card through the poll; deciding an approval that
-was decided meanwhile is refused by the approval book and shown on the card,
+Decisions go through ``wb.approvals`` (one event, ``approval.decided``; the
+orchestrator puts the waiting task back in the queue in the same
+transaction). The click does nothing more: the workbench's background worker
+carries the run on (it is woken at once), never the front-end's thread, so a
+slow mail server cannot freeze the notebook; the card follows the effect
+through the poll. A decision taken elsewhere (another notebook, the CLI, a
+headless run) reaches the card the same way; deciding an approval that was
+decided meanwhile is refused by the approval book and shown on the card,
 never applied twice.
 """
 
@@ -17,8 +19,10 @@ import traitlets as t
 
 from aios_kernel._errors import AiosError, StateError, ValidationError
 
-from . import _cards, _seams
-from ._base import WorkbenchWidget, asset
+from aios_kernel._orchestrator import effects_by_key, runs_by_id
+
+from . import _cards
+from ._base import WorkbenchWidget, asset, jsonable
 
 DECIDED_KEPT = 50
 """Decided cards kept visible in one widget (the newest)."""
@@ -48,9 +52,8 @@ class ApprovalInbox(WorkbenchWidget):
     last_decision = t.Dict().tag(sync=True)
     """The workspace's most recent decision: id, title, decision, by, at, reason, edited fields."""
 
-    def __init__(self, wb: Any = None, *, resume: bool = True, actor: str = "operator", live: bool = True,
-                 poll_s: float = 1.0, **kwargs: Any) -> None:
-        self.resume_runs = resume
+    def __init__(self, wb: Any = None, *, actor: str = "operator", live: bool = True, poll_s: float = 1.0,
+                 **kwargs: Any) -> None:
         self.actor = actor
         self._shown: set[str] = set()
         self._errors: dict[str, dict[str, Any]] = {}
@@ -86,13 +89,11 @@ class ApprovalInbox(WorkbenchWidget):
     def _book(self) -> Any:
         from aios_kernel._policy import ApprovalBook
 
-        # A reading book on this widget's own connection; it never decides (no broker).
-        return ApprovalBook(self._reader, broker=None)
+        # A reading book on this widget's own connection; decisions go through the workbench's.
+        return ApprovalBook(self._reader)
 
     def probe(self) -> Any:
-        if not _seams.has_table(self._reader, "approvals"):
-            raise AiosError("this workspace has no approvals table; open it with this version of the workbench")
-        return _seams.approvals_version(self._reader)
+        return self._book().version()
 
     def refresh(self) -> None:
         book = self._book()
@@ -109,9 +110,9 @@ class ApprovalInbox(WorkbenchWidget):
         gone.sort(key=lambda a: a.decided_at or "", reverse=True)
         gone = gone[:DECIDED_KEPT]
         self._shown = open_ids | {a.id for a in gone}  # older decided cards drop out of view, and of the reads
-        runs = _seams.runs_by_id(self._reader, sorted({a.run_id for a in [*open_, *gone]}))
-        effects = _seams.effects_by_key(self._reader, [a.why.get("key") for a in gone])
-        last = _seams.recent_decisions(self._reader, 1)
+        runs = runs_by_id(self._reader, sorted({a.run_id for a in [*open_, *gone]}))
+        effects = effects_by_key(self._reader, [a.why.get("key") for a in gone])
+        last = book.recent_decisions(1)
         with self.hold_sync():
             self.items = [_cards.card(a, run=runs.get(a.run_id), error=self._errors.get(a.id)) for a in open_[:MAX_CARDS]]
             self.more = max(len(open_) - MAX_CARDS, 0)
@@ -119,7 +120,7 @@ class ApprovalInbox(WorkbenchWidget):
                                         error=self._errors.get(a.id)) for a in gone]
             self.pending_count = sum(1 for a in open_ if a.status == "pending")
             self.deferred_count = len(open_) - self.pending_count
-            self.last_decision = _seams.jsonable(_last(last[0])) if last else {}
+            self.last_decision = jsonable(_last(last[0])) if last else {}
             self.version = int(self._seen[1]) if self._seen else 0
 
     # -- operations from the front-end ------------------------------------------------------------
@@ -149,14 +150,14 @@ class ApprovalInbox(WorkbenchWidget):
 
     def _op_defer(self, req: dict[str, Any]) -> str:
         return self._decide(req, lambda a: a.defer(until=req.get("until") or None, reason=str(req.get("reason") or ""),
-                                                    by=self.actor), "deferred", resume=False)
+                                                    by=self.actor), "deferred")
 
     def _op_refresh(self, req: dict[str, Any]) -> str:
         self._seen = self.probe()
         self.refresh()
         return ""
 
-    def _decide(self, req: dict[str, Any], do: Any, verb: str, *, resume: bool = True) -> str:
+    def _decide(self, req: dict[str, Any], do: Any, verb: str) -> str:
         aid = str(req.get("id") or "")
         if not aid:
             raise ValidationError("which approval? the request has no id", field="id")
@@ -176,14 +177,12 @@ class ApprovalInbox(WorkbenchWidget):
         self._errors.pop(aid, None)
         self._sync()
         message = f"{verb}: {decided.title}"
-        if resume and self.resume_runs and not decided.is_open:
-            try:
-                self._wb.run_pending(run_id=decided.run_id, wait=False)
-            except AiosError as exc:
-                self._errors[aid] = {"message": f"the decision is recorded, but carrying the run on failed: {exc}; "
-                                                "run wb.resume() to retry", "field": ""}
-                message += " (the run did not continue: see the card)"
-            self._sync()
+        if not decided.is_open:
+            worker = getattr(self._wb, "worker", None)
+            if worker is not None and worker.running:
+                worker.wake()  # the worker carries the run on; this thread only records the decision
+            else:
+                message += " (no worker is running here: `aios resume` or wb.resume() carries the run on)"
         return message
 
     def _sync(self) -> None:

@@ -17,8 +17,10 @@ import traitlets as t
 
 from aios_kernel._errors import NotFoundError, ValidationError
 
-from . import _seams
-from ._base import WorkbenchWidget, asset
+from aios_kernel._entities import Records
+from aios_kernel._memory import reads
+
+from ._base import WorkbenchWidget, asset, jsonable
 
 TEXT_PREVIEW = 600
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
@@ -53,7 +55,7 @@ def unified_diff(old: str | None, new: str | None, *, old_label: str = "before",
 
 def _hit_row(d: dict[str, Any], *, score: float | None, why: dict[str, Any] | None) -> dict[str, Any]:
     text = d.get("text")
-    return _seams.jsonable({
+    return jsonable({
         "id": d["id"], "ref": f"mem:{d['id']}@v{d.get('version', 1)}", "version": d.get("version", 1),
         "text": text if text is not None else "", "purged": text is None,
         "preview": (text or "")[:TEXT_PREVIEW], "truncated": len(text or "") > TEXT_PREVIEW,
@@ -120,14 +122,14 @@ class MemoryExplorer(WorkbenchWidget):
     # -- state ------------------------------------------------------------------------------------
 
     def probe(self) -> Any:
-        return _seams.memories_version(self._reader)
+        return reads.version(self._reader)
 
     def refresh(self) -> None:
         """Bring the shown results and the detail up to date with the store (no new search)."""
         with self.hold_sync():
             self.choices = self._choices()
             if self.results:
-                states = _seams.memory_states(self._reader, [r["id"] for r in self.results])
+                states = reads.states(self._reader, [r["id"] for r in self.results])
                 fresh = []
                 for r in self.results:
                     s = states.get(r["id"])
@@ -147,15 +149,13 @@ class MemoryExplorer(WorkbenchWidget):
     def _choices(self) -> dict[str, Any]:
         from aios_kernel._memory import KINDS, TIERS
 
-        facets = _seams.memory_facets(self._reader)
+        facets = reads.facets(self._reader)
+        records = Records(self._reader)
         names = {}
-        for table, label in (("clients", "name"), ("projects", "name")):
-            if _seams.has_table(self._reader, table):
-                for r in self._reader.query(f"SELECT * FROM {table}"):
-                    d = dict(r)
-                    names[d["id"]] = d.get(label) or d["id"]
-                    if d.get("code"):
-                        names[d["code"]] = d.get(label) or d["code"]
+        for d in [*records.clients(), *records.projects()]:
+            names[d["id"]] = d.get("name") or d["id"]
+            if d.get("code"):
+                names[d["code"]] = d.get("name") or d["code"]
         extra = tuple(self._wb.config.get("memory.kinds") or ())
         return {"tiers": list(TIERS), "kinds": list(KINDS) + [k for k in extra if k not in KINDS],
                 "clients": [{"id": c, "label": names.get(c, c)} for c in facets["clients"]],
@@ -184,7 +184,7 @@ class MemoryExplorer(WorkbenchWidget):
         record["expires_at"] = row.get("expires_at")
         record["updated_at"] = row.get("updated_at")
         record["actor"] = row.get("actor")
-        return _seams.jsonable({"id": row["id"], "record": record, "versions": out_versions[::-1], "events": events})
+        return jsonable({"id": row["id"], "record": record, "versions": out_versions[::-1], "events": events})
 
     # -- operations from the front-end ------------------------------------------------------------
 
@@ -201,21 +201,19 @@ class MemoryExplorer(WorkbenchWidget):
                                           client=filters.get("client"), project=filters.get("project"),
                                           since=filters.get("since"), until=filters.get("until"))
             rows = [_hit_row({**h.__dict__, "client_id": None, "project_id": None}, score=h.score, why=h.why) for h in hits]
-            states = _seams.memory_states(self._reader, [r["id"] for r in rows])
-            extra = {r["id"]: r for r in self._reader.query(
-                f"SELECT id, client_id, project_id FROM memories WHERE id IN ({','.join('?' * len(rows))})",
-                tuple(r["id"] for r in rows))} if rows else {}
+            states = reads.states(self._reader, [r["id"] for r in rows])
             for r in rows:
-                r["status"] = (states.get(r["id"]) or {}).get("status", "active")
-                if r["id"] in extra:
-                    r["client"], r["project"] = extra[r["id"]]["client_id"], extra[r["id"]]["project_id"]
+                state = states.get(r["id"])
+                r["status"] = (state or {}).get("status", "active")
+                if state is not None:
+                    r["client"], r["project"] = state["client_id"], state["project_id"]
         else:
             from aios_kernel._memory import _records
 
             for key in ("since", "until"):
                 if filters.get(key):
                     filters[key] = _records.to_time(filters[key], field=key)
-            rows = [_hit_row(d, score=None, why=None) for d in _seams.recent_memories(self._reader, limit=k, **filters)]
+            rows = [_hit_row(d, score=None, why=None) for d in reads.recent(self._reader, limit=k, **filters)]
         label = ", ".join(f"{k_}={v}" for k_, v in filters.items())
         with self.hold_sync():
             self.query = query

@@ -15,10 +15,10 @@ from typing import Any
 import traitlets as t
 
 from aios_kernel._errors import NotFoundError, ValidationError
-from aios_kernel._store import _json
+from aios_kernel._observability import version as trace_version
+from aios_kernel._orchestrator import checkpoint, checkpoints_version, effects_by_key, recent_runs, run_summary, runs_version
 
-from . import _seams
-from ._base import WorkbenchWidget, asset
+from ._base import WorkbenchWidget, asset, jsonable
 
 FAILED = ("error", "failed")
 
@@ -62,7 +62,7 @@ def span_rows(rows: list[dict[str, Any]], *, now: float | None = None) -> tuple[
         start = (_epoch(s["start_at"]) or t0) - t0
         end = (_epoch(s["end_at"]) or t1) - t0
         compensation = s["kind"] == "step" and s["name"].startswith("undo ")
-        out.append(_seams.jsonable({
+        out.append(jsonable({
             "id": s["id"], "parent_id": s["parent_id"], "depth": s["depth"], "kind": s["kind"], "name": s["name"],
             "status": "compensated" if compensation else s["status"], "open": s["end_at"] is None,
             "start": round(start, 6), "end": round(max(end, start), 6), "duration": round(max(end - start, 0.0), 6),
@@ -107,13 +107,13 @@ class TraceTimeline(WorkbenchWidget):
 
     def probe(self) -> Any:
         run_id = self.run_id or self._initial
-        latest = self._reader.scalar("SELECT coalesce(max(event_seq), 0) FROM runs")
-        return (_seams.trace_version(self._reader, run_id) if run_id else None, latest)
+        latest = runs_version(self._reader)
+        return ((trace_version(self._reader, run_id), checkpoints_version(self._reader, run_id)) if run_id else None, latest)
 
     def refresh(self) -> None:
         with self.hold_sync():
-            self.runs = [_seams.jsonable(dict(r)) for r in self._reader.query(
-                "SELECT id, workflow, status, mode, created_at FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 30")]
+            self.runs = [jsonable({k: r[k] for k in ("id", "workflow", "status", "mode", "created_at")})
+                         for r in recent_runs(self._reader, 30)]
             if not self.run_id:
                 wanted = self._initial or (self.runs[0]["id"] if self.runs else "")
                 if not wanted:
@@ -130,12 +130,11 @@ class TraceTimeline(WorkbenchWidget):
         from aios_kernel._observability import spans
 
         rows = spans(self._reader, run_id)
-        run = self._reader.one("SELECT id, workflow, status, mode, params, error, created_at, finished_at FROM runs WHERE id=?",
-                               (run_id,))
+        run = run_summary(self._reader, run_id)
         shown, totals = span_rows(rows)
         with self.hold_sync():
             self.run_id = run_id
-            self.run = _seams.jsonable({**dict(run), "params": _json.loads(run["params"])}) if run else {}
+            self.run = jsonable(run) if run else {}
             self.spans = shown
             self.totals = totals
             if self.selected and self.selected in {s["id"] for s in shown}:
@@ -147,8 +146,8 @@ class TraceTimeline(WorkbenchWidget):
         span = next((s for s in self.spans if s["id"] == span_id), None)
         if span is None:
             raise NotFoundError(f"run {self.run_id} has no span {span_id!r}", id=span_id)
-        return _seams.jsonable({"span": span, "input": self._resolve(span.get("input_ref")),
-                                "output": self._resolve(span.get("output_ref"))})
+        return jsonable({"span": span, "input": self._resolve(span.get("input_ref")),
+                         "output": self._resolve(span.get("output_ref"))})
 
     def _resolve(self, ref: str | None) -> dict[str, Any] | None:
         """What a span's reference points at: a step checkpoint, an outbox effect, or just the reference."""
@@ -158,19 +157,15 @@ class TraceTimeline(WorkbenchWidget):
         if kind == "step":
             task_id, _, tail = rest.partition("/")
             idx, _, phase = tail.partition("/")
-            row = self._reader.one("SELECT name, status, outputs, evidence, confidence, cost FROM steps WHERE task_id=? AND idx=?"
-                                   " AND phase=?", (task_id, int(idx) if idx.isdigit() else -1, phase or "do"))
+            row = checkpoint(self._reader, task_id, int(idx) if idx.isdigit() else -1, phase or "do")
             if row is None:
                 return {"ref": ref, "missing": True}
-            return {"ref": ref, "what": "step checkpoint", "name": row["name"], "status": row["status"],
-                    "outputs": _json.loads(row["outputs"]), "evidence": _json.loads(row["evidence"]),
-                    "confidence": row["confidence"], "cost": _json.loads(row["cost"])}
+            return {"ref": ref, "what": "step checkpoint", **row}
         if kind == "outbox":
-            effect = _seams.effects_by_key(self._reader, [rest]).get(rest)
+            effect = effects_by_key(self._reader, [rest], payload=True).get(rest)
             if effect is None:
                 return {"ref": ref, "missing": True}
-            payload = self._reader.scalar("SELECT payload FROM outbox WHERE key=?", (rest,))
-            return {"ref": ref, "what": "side effect", **effect, "payload": _json.loads(payload) if payload else None}
+            return {"ref": ref, "what": "side effect", **effect}
         return {"ref": ref}
 
     # -- operations -------------------------------------------------------------------------------

@@ -3,15 +3,17 @@
 from ._protocol import (
     Agent,
     AgentContext,
+    AgentEnv,
     AgentResult,
     Cost,
     Evidence,
     FunctionAgent,
+    RunHistory,
     check_types,
     get,
     register,
     registered,
 )
 
-__all__ = ["Agent", "AgentContext", "AgentResult", "Cost", "Evidence", "FunctionAgent", "check_types", "get", "register",
-           "registered"]
+__all__ = ["Agent", "AgentContext", "AgentEnv", "AgentResult", "Cost", "Evidence", "FunctionAgent", "RunHistory", "check_types",
+           "get", "register", "registered"]

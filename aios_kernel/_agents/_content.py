@@ -28,14 +28,13 @@ class ContentSources(Agent):
     outputs = {"week": str, "topic": str, "queries": list}
 
     def run(self, ctx: AgentContext, *, week: str, topic: str) -> AgentResult:
-        week = week or iso_week(as_of(ctx.store))
+        week = week or iso_week(as_of(ctx.records))
         start, end = week_range(week)
-        rows = ctx.store.query("SELECT id, title, kind FROM artifacts WHERE kind IN ('meeting','note','document')"
-                               " AND date >= ? AND date <= ? ORDER BY date", (str(start), str(end)))
+        rows = ctx.records.artifacts(kinds=("meeting", "note", "document"), since=str(start), until=str(end))
         if not topic:
-            idea = ctx.store.one("SELECT title FROM artifacts WHERE kind='note' AND (lower(title) LIKE '%post%' OR"
-                                 " lower(title) LIKE '%content%' OR lower(title) LIKE '%idea%') AND date <= ?"
-                                 " ORDER BY date DESC LIMIT 1", (str(end),))
+            ideas = [a for word in ("post", "content", "idea")
+                     for a in ctx.records.artifacts(kinds=("note",), until=str(end), title_like=word)]
+            idea = max(ideas, key=lambda a: (a["date"] or "", a["id"]), default=None)
             topic = (idea["title"].split(":", 1)[-1].strip() if idea else "") or "what I learned from client work this week"
         titles = "; ".join(r["title"] for r in rows)
         return AgentResult({"week": week, "topic": topic, "queries": [{"id": "post", "text": f"{topic}. {titles}"}],

@@ -6,7 +6,6 @@ from typing import Any
 
 from .._models import GenRequest, grounded
 from ._business import owner
-from ._memory_seam import recall
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
 
 
@@ -33,10 +32,9 @@ class Retriever(Agent):
                 where["client_id" if scope.endswith("client_id") else scope] = item[scope]
             if kind:
                 where["kind"] = kind
-            found = [f for f in recall(ctx.wb, text, k=k + 1, where=where) if f.ref != item.get("ref")][:k]
-            evs = [Evidence(f.ref, f.snippet(text), f.source, round(f.score, 4), f.untrusted, f.why, f.flags) for f in found]
-            out[str(item.get("id"))] = [{**e.to_json(), **({"sensitive": True} if f.sensitive else {})}
-                                        for e, f in zip(evs, found, strict=True)]
+            found = [f for f in ctx.recall(text, k=k + 1, where=where) if f.ref != item.get("ref")][:k]
+            evs = [f.focused(text) for f in found]
+            out[str(item.get("id"))] = [e.to_json() for e in evs]
             all_ev.extend(evs)
         return AgentResult({"evidence": out}, evidence=all_ev[:20],
                            note=f"{sum(map(len, out.values()))} piece(s) of evidence for {len(items)} item(s)")

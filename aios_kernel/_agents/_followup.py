@@ -6,9 +6,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from .._evidence import snippet
 from .._models import GenRequest, grounded
-from ._business import as_of, client_row, first_name, handled_items, own_address, owner, primary_contact
-from ._memory_seam import snippet
+from ._business import as_of, first_name, own_address, owner
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
 
 _SECTION = re.compile(r"^#{1,3}\s+(.+?)\s*$", re.M)
@@ -56,20 +56,18 @@ class SelectMeetings(Agent):
     def run(self, ctx: AgentContext, *, days: int, limit: int, meeting: str, as_of: str) -> AgentResult:
         today = _as_of(ctx, as_of)
         since = str(today - timedelta(days=days))
-        done = handled_items(ctx.store, ctx.run_id, "meeting_followup", "followup")
+        done = ctx.handled("meeting_followup", "followup")
         if meeting:
-            rows = ctx.store.query("SELECT id, title, date, client_id, project_id FROM artifacts WHERE kind='meeting'"
-                                   " AND (id=? OR title LIKE ?) ORDER BY date DESC", (meeting, f"%{meeting}%"))
+            rows = ctx.records.artifacts(kinds=("meeting",), id_or_title=meeting, newest_first=True)
         else:
-            rows = ctx.store.query("SELECT id, title, date, client_id, project_id FROM artifacts WHERE kind='meeting'"
-                                   " AND date >= ? AND date <= ? ORDER BY date DESC", (since, str(today)))
+            rows = ctx.records.artifacts(kinds=("meeting",), since=since, until=str(today), newest_first=True)
         picked = [{"id": r["id"], "ref": f"artifact:{r['id']}", "title": r["title"], "date": r["date"],
                    "client_id": r["client_id"], "project_id": r["project_id"]} for r in rows if r["id"] not in done][:limit]
         return AgentResult({"meetings": picked}, note=f"{len(picked)} meeting(s) since {since} to follow up")
 
 
 def _as_of(ctx: AgentContext, given: str) -> Any:
-    return as_of(ctx.store, given)
+    return as_of(ctx.records, given)
 
 
 class ExtractNotes(Agent):
@@ -81,23 +79,21 @@ class ExtractNotes(Agent):
     outputs = {"notes": dict}
 
     def run(self, ctx: AgentContext, *, meetings: list[dict[str, Any]]) -> AgentResult:
-        import json
-
         me = own_address(ctx.config)
         out: dict[str, Any] = {}
         evidence = []
         for m in meetings:
-            row = ctx.store.one("SELECT body, meta, source_path FROM artifacts WHERE id=?", (m["id"],))
-            meta = json.loads(row["meta"] or "{}")
+            row = ctx.records.artifact(m["id"]) or {"body": "", "meta": {}, "source_path": ""}
+            meta = row["meta"] or {}
             names = [n.strip() for n in str(meta.get("attendees", "")).split(",") if n.strip()]
             to, greet = [], []
             for n in names:
-                c = ctx.store.one("SELECT email, name FROM contacts WHERE name=? OR aliases LIKE ?", (n, f'%"{n}"%'))
+                c = ctx.records.contact_named(n)
                 if c is not None and c["email"] != me:
                     to.append(c["email"])
                     greet.append(first_name(c["name"]))
             if not to:
-                c = primary_contact(ctx.store, m["client_id"])
+                c = ctx.records.primary_contact(m["client_id"])
                 if c is not None:
                     to, greet = [c["email"]], [first_name(c["name"])]
             items = action_items(row["body"])
@@ -126,7 +122,7 @@ class DraftFollowup(Agent):
             n = notes[m["id"]]
             if not n["to"]:
                 continue
-            body = ctx.store.scalar("SELECT body FROM artifacts WHERE id=?", (m["id"],))
+            body = (ctx.records.artifact(m["id"]) or {}).get("body") or ""
             secs = sections(body)
             key = next((k for k in secs if k.startswith(("decision", "outcome", "observation", "result"))), None)
             points = bullets(secs[key])[:4] if key else []
@@ -135,7 +131,7 @@ class DraftFollowup(Agent):
             fallback = "\n".join(f"- {p}" for p in points) or snippet(body, "", 300)
             listing = "\n".join(f"- {i['owner'] + ': ' if i['owner'] else ''}{i['what']}{' (by ' + i['due'] + ')' if i['due'] else ''}"
                                 for i in n["action_items"]) or "- (none recorded)"
-            client = client_row(ctx.store, m["client_id"])
+            client = ctx.records.client(m["client_id"])
             requests.append(GenRequest(
                 "followup", f"Meeting: {m['title']} ({m['date']})\nNotes:\n{(secs.get(key) if key else body)[:700]}\n\n"
                 "Summarise what was decided, in two sentences.",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ValidationError
-from .._models import load_template, render, split_subject
-from ._business import as_of, billing_address, client_row, first_name, owner
+from .._models import render, split_subject
+from ._business import as_of, billing_address, first_name, owner
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
+
+if TYPE_CHECKING:
+    from .._entities import Records
 
 CENT = Decimal("0.01")
 
@@ -25,11 +28,11 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def last_closed_month(store: Any, given: str = "") -> str:
+def last_closed_month(records: Records, given: str = "") -> str:
     """``given`` or the month before the newest timesheet month (the last one that is over)."""
     if given:
         return given
-    today = as_of(store)
+    today = as_of(records)
     first = today.replace(day=1)
     prev = first - timedelta(days=1)
     return f"{prev:%Y-%m}"
@@ -44,18 +47,15 @@ class Hours(Agent):
     outputs = {"month": str, "projects": list}
 
     def run(self, ctx: AgentContext, *, month: str, client: str) -> AgentResult:
-        month = last_closed_month(ctx.store, month)
-        rows = ctx.store.query(
-            "SELECT t.id, t.date, t.hours, t.description, p.id AS project_id, p.code, p.name, p.rate_key, p.client_id"
-            " FROM time_entries t JOIN projects p ON p.id = t.project_id WHERE substr(t.date,1,7)=? ORDER BY p.code, t.date, t.id",
-            (month,))
+        month = last_closed_month(ctx.records, month)
+        rows = ctx.records.billable_entries(month)
         projects: dict[str, dict[str, Any]] = {}
         skipped = set()
         for r in rows:
             if not r["rate_key"]:
                 skipped.add(r["code"])
                 continue
-            c = client_row(ctx.store, r["client_id"])
+            c = ctx.records.client(r["client_id"])
             if client and not (c and (client.lower() in c["name"].lower() or client == c["id"] or client == r["code"])):
                 continue
             p = projects.setdefault(r["code"], {"id": r["code"], "project_id": r["project_id"], "code": r["code"],
@@ -79,7 +79,7 @@ class Compute(Agent):
     outputs = {"invoices": list}
 
     def run(self, ctx: AgentContext, *, month: str, projects: list[dict[str, Any]]) -> AgentResult:
-        rates = {r["key"]: (Decimal(str(r["hourly_rate"])), r["currency"]) for r in ctx.store.query("SELECT * FROM rates")}
+        rates = {r["key"]: (Decimal(str(r["hourly_rate"])), r["currency"]) for r in ctx.records.rates()}
         year, mon = (int(x) for x in month.split("-"))
         issue = date(year, mon, calendar.monthrange(year, mon)[1]) + timedelta(days=1)
         invoices = []
@@ -117,11 +117,11 @@ class Render(Agent):
 
     def run(self, ctx: AgentContext, *, invoices: list[dict[str, Any]]) -> AgentResult:
         me = owner(ctx.config)
-        doc_t, mail_t = load_template(ctx.store, "invoice"), load_template(ctx.store, "reply_invoice")
+        doc_t, mail_t = ctx.template("invoice"), ctx.template("reply_invoice")
         out = []
         for inv in invoices:
-            client = client_row(ctx.store, inv["client_id"]) or {"name": "(unknown client)"}
-            to, name = billing_address(ctx.store, inv["client_id"])
+            client = ctx.records.client(inv["client_id"]) or {"name": "(unknown client)"}
+            to, name = billing_address(ctx.records, inv["client_id"])
             table = "\n".join(f"| {ln['date']} · {ln['description']} | {ln['hours']} | {ln['rate']} | {ln['amount']} |"
                               for ln in inv["lines"])
             values = {"invoice_number": inv["number"], "client_name": client["name"], "contact_name": name or client["name"],

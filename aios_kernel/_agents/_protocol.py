@@ -1,11 +1,12 @@
 """The one small protocol every agent follows.
 
 An agent has a ``name``, a ``version``, typed ``inputs`` and ``outputs``; it
-is stateless: :meth:`Agent.run` gets an :class:`AgentContext` (the store, the
-models, memory, where in which run it is) and the resolved inputs, and
-returns an :class:`AgentResult`: outputs, evidence (memory references with
-snippets and provenance), confidence and cost. The runner records the agent's
-version on every step it runs, and the result is the step's checkpoint.
+is stateless: :meth:`Agent.run` gets an :class:`AgentContext` (read-only
+records and store, the models, recall, where in which run it is) and the
+resolved inputs, and returns an :class:`AgentResult`: outputs, evidence
+(references with snippets and provenance), confidence and cost. The runner
+records the agent's version on every step it runs, and the result is the
+step's checkpoint.
 """
 
 from __future__ import annotations
@@ -13,39 +14,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._errors import ValidationError, WorkflowError
+from .._evidence import Evidence
 from .._models import Cost
 
 if TYPE_CHECKING:
-    from .._models import Generation, GenRequest
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What an agent relied on: a memory reference, a snippet, where it came from."""
-
-    ref: str
-    snippet: str
-    source: str = ""
-    score: float | None = None
-    untrusted: bool = False
-    """Content from outside (e-mail bodies): shown as evidence, never followed as instructions."""
-    why: str = ""
-    flags: tuple[str, ...] = ()
-    """Warnings about the content, e.g. ``prompt_injection``."""
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}
-        if self.flags:
-            out["flags"] = list(self.flags)
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
-        fields = {k: data[k] for k in ("ref", "snippet", "source", "score", "untrusted", "why") if k in data}
-        return cls(**fields, flags=tuple(data.get("flags") or ()))
+    from .._entities import Records
+    from .._models import Generation, GenRequest, Models
 
 
 @dataclass
@@ -124,11 +101,42 @@ def check_types(agent: Agent, values: Mapping[str, Any], which: str) -> None:
                                   field=name)
 
 
+class RunHistory(Protocol):
+    """What an agent may know of other runs (the orchestrator answers)."""
+
+    def handled(self, run_id: str, workflow: str, prefix: str) -> set[str]:
+        """Keys of ``prefix:KEY`` tasks that other live runs of ``workflow`` handled (not failed or cancelled)."""
+        ...
+
+    def earlier_outputs(self, run_id: str, workflow: str, step: str) -> list[dict[str, Any]]:
+        """Outputs of ``step`` in the main task of other live, succeeded runs of ``workflow``."""
+        ...
+
+
+@dataclass(frozen=True)
+class AgentEnv:
+    """Everything agents may use, the same for every step: read-only records, models, recall, settings.
+
+    The runner gives each step an :class:`AgentContext` over this. Nothing
+    here writes: an agent's only output is its :class:`AgentResult`, which the
+    runner records.
+    """
+
+    store: Any
+    """A read-only view of the store (``query``, ``one``, ``scalar``, ``events``) for agents of your own."""
+    config: Any
+    records: Records
+    models: Callable[[], Models]
+    recall: Callable[..., list[Evidence]]
+    """``recall(query, k=..., where=...)``: evidence from memory, or keyword search over the records."""
+    history: RunHistory
+
+
 @dataclass
 class AgentContext:
-    """What an agent may use during one step; everything durable goes through the store."""
+    """What an agent may use during one step (see :class:`AgentEnv`), and where in which run it is."""
 
-    wb: Any
+    env: AgentEnv
     run_id: str
     task_id: str
     step: str
@@ -142,19 +150,25 @@ class AgentContext:
 
     @property
     def store(self) -> Any:
-        return self.wb.store
+        """Read-only access to the store."""
+        return self.env.store
 
     @property
     def config(self) -> Any:
-        return self.wb.config
+        return self.env.config
+
+    @property
+    def records(self) -> Records:
+        """Clients, contacts, projects, artifacts and time, read-only."""
+        return self.env.records
 
     def generate(self, requests: list[GenRequest]) -> list[Generation]:
         """Generate through the model tiers; the cost lands on this step."""
-        return self.wb.models.generate(requests, trace=self._trace())
+        return self.env.models().generate(requests, trace=self._trace())
 
     def route(self, texts: list[str], labels: dict[str, list[str]], *, default: str = "other") -> list[Any]:
         """The router tier for a batch of texts; the (small) cost lands on this step."""
-        return self.wb.models.route(texts, labels, trace=self._trace(), default=default)
+        return self.env.models().route(texts, labels, trace=self._trace(), default=default)
 
     def _trace(self) -> Any:
         """This step as the place of a model call, with its cost meter."""
@@ -162,16 +176,21 @@ class AgentContext:
 
         return TraceInfo(self.run_id, self.span_id, self.agent, self.agent_version, self.workflow, meter=self.cost)
 
-    def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Any]:
+    def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Evidence]:
         """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""
-        from ._memory_seam import recall
-
-        return recall(self.wb, query, k=k, where=where)
+        return self.env.recall(query, k=k, where=where)
 
     def template(self, name: str) -> str:
-        from .._models import load_template
+        """The workspace's template called ``name`` (a built-in one if it has none)."""
+        return self.env.models().templates.get(name)
 
-        return load_template(self.wb.store, name)
+    def handled(self, workflow: str, prefix: str) -> set[str]:
+        """Items of ``workflow`` that other runs handled (this run and the run it replays left out)."""
+        return self.env.history.handled(self.run_id, workflow, prefix)
+
+    def earlier_outputs(self, workflow: str, step: str) -> list[dict[str, Any]]:
+        """What ``step`` output in other succeeded runs of ``workflow`` (this run and its source left out)."""
+        return self.env.history.earlier_outputs(self.run_id, workflow, step)
 
 
 _REGISTRY: dict[str, Agent] = {}

@@ -7,7 +7,6 @@ is not drafted for at all; it becomes a review item, never an automatic act.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -15,19 +14,9 @@ from typing import Any
 
 from .._entities import normalise_name
 from .._entities._reconcile import email_domain
+from .._evidence import INJECTION, snippet
 from .._models import GenRequest, grounded
-from ._business import (
-    add_business_days,
-    as_of,
-    client_row,
-    contact_by_email,
-    email_row,
-    first_name,
-    handled_items,
-    own_domain,
-    owner,
-)
-from ._memory_seam import snippet
+from ._business import add_business_days, as_of, email_row, first_name, own_domain, owner
 from ._protocol import Agent, AgentContext, AgentResult, Evidence
 
 LABELS: dict[str, list[str]] = {
@@ -44,9 +33,9 @@ LABELS: dict[str, list[str]] = {
 REPLY_LABELS = ("billing", "scheduling", "request")
 
 
-def _inbound(store: Any, config: Any) -> list[dict[str, Any]]:
+def _inbound(records: Any, config: Any) -> list[dict[str, Any]]:
     mine = own_domain(config)
-    rows = [email_row(store, r[0]) for r in store.query("SELECT id FROM artifacts WHERE kind='email' ORDER BY date, id")]
+    rows = records.emails()
     latest: dict[str, dict[str, Any]] = {}
     for e in rows:
         latest[e["meta"].get("thread_id") or e["id"]] = e  # rows are in date order: the last one wins
@@ -68,16 +57,12 @@ class InboxSelect(Agent):
     outputs = {"emails": list}
 
     def run(self, ctx: AgentContext, *, since: str, limit: int) -> AgentResult:
-        handled = handled_items(ctx.store, ctx.run_id, "inbox_triage", "reply")
+        handled = ctx.handled("inbox_triage", "reply")
         # Messages an earlier run looked at and found nothing to do for (newsletters, spam) count as handled too.
-        parent = ctx.store.scalar("SELECT parent_run_id FROM runs WHERE id=?", (ctx.run_id,)) or ""
-        for row in ctx.store.query(
-                "SELECT s.outputs FROM steps s JOIN queue q ON q.id = s.task_id JOIN runs r ON r.id = q.run_id"
-                " WHERE r.workflow='inbox_triage' AND r.mode='live' AND r.id NOT IN (?, ?) AND q.name='main'"
-                " AND q.status='succeeded' AND s.name='inbox' AND s.phase='do'", (ctx.run_id, parent)):
-            handled |= {e["id"] for e in json.loads(row[0]).get("emails", [])}
+        for outputs in ctx.earlier_outputs("inbox_triage", "inbox"):
+            handled |= {e["id"] for e in outputs.get("emails", [])}
         picked = []
-        for e in _inbound(ctx.store, ctx.config):
+        for e in _inbound(ctx.records, ctx.config):
             if e["id"] in handled or (since and (e["date"] or "") < since):
                 continue
             m = e["meta"]
@@ -101,13 +86,13 @@ class Classify(Agent):
     def run(self, ctx: AgentContext, *, emails: list[dict[str, Any]]) -> AgentResult:
         texts = []
         for e in emails:
-            body = email_row(ctx.store, e["id"])["body"]
+            body = email_row(ctx.records, e["id"])["body"]
             texts.append(f"{e['subject']}\n{body[:1500]}")
         routes = ctx.route(texts, LABELS) if texts else []
         labels: dict[str, Any] = {}
         for e, route in zip(emails, routes, strict=True):
-            if "prompt_injection" in e["flags"]:
-                labels[e["id"]] = {"label": "suspicious", "confidence": 0.99, "method": "flag", "matched": ["prompt_injection"],
+            if INJECTION in e["flags"]:
+                labels[e["id"]] = {"label": "suspicious", "confidence": 0.99, "method": "flag", "matched": [INJECTION],
                                    "needs_reply": False, "reason": "flagged as a prompt-injection attempt at ingest"}
                 continue
             needs = route.label in REPLY_LABELS
@@ -138,13 +123,11 @@ class FindClient(Agent):
         self.normalise = normalise
 
     def run(self, ctx: AgentContext, *, emails: list[dict[str, Any]]) -> AgentResult:
-        clients = [dict(r) for r in ctx.store.query("SELECT id, name, domain, aliases FROM clients")]
-        import json
-
+        clients = ctx.records.clients()
         names: dict[str, str] = {}
         domains: dict[str, str] = {}
         for c in clients:
-            for n in [c["name"], *json.loads(c["aliases"] or "[]")]:
+            for n in [c["name"], *(c["aliases"] or [])]:
                 names.setdefault(self.normalise(n), c["id"])
             if c["domain"]:
                 domains[c["domain"].lower()] = c["id"]
@@ -152,7 +135,7 @@ class FindClient(Agent):
         found = 0
         for e in emails:
             sender = e["from"].lower()
-            contact = contact_by_email(ctx.store, sender)
+            contact = ctx.records.contact_by_email(sender)
             client_id, how = None, "unknown sender"
             if contact and contact.get("client_id"):
                 client_id, how = contact["client_id"], "contact address"
@@ -162,7 +145,7 @@ class FindClient(Agent):
                 key = self.normalise(e.get("from_name") or "")
                 if key and key in names:
                     client_id, how = names[key], "sender name"
-            client = client_row(ctx.store, client_id)
+            client = ctx.records.client(client_id)
             contact_name = (contact or {}).get("name") or e.get("from_name") or sender
             out[e["id"]] = {"client_id": client_id, "client_name": client["name"] if client else None,
                             "contact_name": contact_name, "first_name": first_name(contact_name), "how": how}
@@ -236,7 +219,7 @@ class DraftReply(Agent):
         requests, items = [], []
         for e in emails:
             lab, who = labels[e["id"]], clients[e["id"]]
-            body = email_row(ctx.store, e["id"])["body"]
+            body = email_row(ctx.records, e["id"])["body"]
             own = Evidence(e["ref"], snippet(body, e["subject"]), f"e-mail from {e['from']} {e['date'][:10]}", untrusted=True,
                            why="the message being answered (outside content)", flags=tuple(e["flags"]))
             related = [ev for ev in evidence.get(e["id"], []) if ev.get("ref") != e["ref"]]
@@ -244,13 +227,13 @@ class DraftReply(Agent):
                     "thread_id": e.get("thread_id"), "label": lab["label"], "client_id": who["client_id"],
                     "client_name": who["client_name"], "contact_name": who["contact_name"],
                     "evidence": [own.to_json(), *related[:3]], "confidence": lab["confidence"]}
-            if "prompt_injection" in e["flags"]:
+            if INJECTION in e["flags"]:
                 items.append({**base, "needs_reply": False, "flagged": True, "flags": e["flags"],
                               "reason": "the message tries to instruct the assistant; it is quarantined for your review"})
                 continue
             if not lab["needs_reply"]:
                 continue
-            day = date.fromisoformat((e["date"] or str(as_of(ctx.store)))[:10])
+            day = date.fromisoformat((e["date"] or str(as_of(ctx.records)))[:10])
             bare = re.sub(r"^(?:(?:re|aw|sv|fwd?):\s*)+", "", e["subject"], flags=re.I)  # the template adds its own "Re:"
             variables = {"subject": bare, "contact_first_name": who["first_name"], "owner": me,
                          "due_date": f"{add_business_days(day, 2):%A %d %B}", "proposed_times": _times(day)}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import IngestError
+from .._evidence import INJECTION
 from .._ids import iso
 
 INJECTION_PATTERNS = [
@@ -152,6 +153,6 @@ def read_email(path: Path) -> Email:
     refs = str(msg.get("References", "") or "").split()
     in_reply_to = str(msg.get("In-Reply-To", "") or "").strip() or None
     to = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
-    flags = ["prompt_injection"] if any(p.search(body) for p in INJECTION_PATTERNS) else []
+    flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
     return Email(path, message_id, str(msg.get("Subject", "") or "").strip(), name.strip(), sender.lower(), to, date or "",
                  in_reply_to, refs, body.strip(), flags)

@@ -1,7 +1,9 @@
 """The IPython extension: ``%load_ext aios_kernel``.
 
 Loading opens the workspace (``$AIOS_WORKSPACE`` or ``./workspace``), binds
-``wb`` in the user namespace and registers ``%aios``. It imports nothing
+``wb`` in the user namespace, registers ``%aios`` and starts the workbench's
+background worker, which carries runs on after decisions (``[orchestrator]
+background = false`` leaves that to ``wb.resume()``). It imports nothing
 heavy: models, Dask and indexes start on first use. Without a workspace it
 prints how to make one and binds nothing, so notebooks fail with a message,
 not a traceback.
@@ -32,6 +34,8 @@ def open_workspace(ip: Any, path: str | None) -> Any:
         old.close()
     _STATE["wb"] = wb
     set_current(wb)  # widgets made without a workbench use this one
+    if wb.config.get("orchestrator.background", True):
+        wb.worker.start()  # carries on runs after decisions: the widgets never run work themselves
     ip.push({"wb": wb})
     return wb
 

@@ -7,12 +7,14 @@ keeps the retrieval caches (``_engine``) in step.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import ValidationError
 from .._ids import iso, new_id
@@ -35,6 +37,19 @@ if TYPE_CHECKING:
     from ._retention import PruneReport
 
 log = logging.getLogger("aios.memory")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _serialised(method: F) -> F:
+    """One call at a time per Memory: the notebook and the workbench's background worker may share one."""
+
+    @functools.wraps(method)
+    def locked(self: Memory, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 SAVE_AFTER = 1000
 """An ingest adding at least this many vectors saves the index file right away."""
@@ -63,6 +78,7 @@ class Memory:
         self._engine: Engine | None = None
         self._qcache: OrderedDict[str, Any] = OrderedDict()
         self._closed = False
+        self._lock = threading.RLock()
 
     # -- writing ---------------------------------------------------------------------
 
@@ -84,6 +100,7 @@ class Memory:
                 "project": project, "episode": episode, "sensitive": sensitive}
         return self.remember_many([item], actor=actor, progress=False)[0]
 
+    @_serialised
     def remember_many(self, items: Iterable[Mapping[str, Any] | str], *, tier: str = "working", kind: str = "note",
                       source: str | None = None, actor: str | None = None, progress: bool | None = None,
                       reason: str | None = None, chunk: int = 1000) -> list[MemoryRef]:
@@ -115,6 +132,7 @@ class Memory:
             self._retry_failed()
         return refs
 
+    @_serialised
     def update(self, id: str, text: str, *, reason: str, meta: Mapping[str, Any] | None = None,
                actor: str | None = None) -> MemoryRef:
         """Write a new version of a memory (the old one stays in ``history``); returns the new ref."""
@@ -127,12 +145,14 @@ class Memory:
             self._embed({row[0]: row[1]}, progress=False)
         return ref
 
+    @_serialised
     def forget(self, id: str, *, reason: str, actor: str | None = None) -> None:
         """Tombstone a memory: recall stops returning it at once; its history and events stay."""
         self._check_open()
         _records.tombstone(self.store, id, type="memory.forgotten", reason=reason, actor=actor or self.actor)
         self._sync_if_ready()
 
+    @_serialised
     def move(self, id: str, tier: str, *, reason: str = "moved", actor: str | None = None) -> MemoryRef:
         """Move a memory to another tier (an event; the text and version stay)."""
         self._check_open()
@@ -140,18 +160,21 @@ class Memory:
         self._sync_if_ready()
         return ref
 
+    @_serialised
     def promote(self, id: str, to: str | None = None, *, reason: str = "promoted", actor: str | None = None) -> MemoryRef:
         """Move a memory one tier up (session -> working -> long-term), or to ``to``."""
         row = _records.get_row(self.store, id, active=True)
         target = to or TIERS[min(TIERS.index(row["tier"]) + 1, len(TIERS) - 1)]
         return self.move(row["id"], target, reason=reason, actor=actor)
 
+    @_serialised
     def mark_sensitive(self, id: str, sensitive: bool = True, *, reason: str = "marked by the operator",
                        actor: str | None = None) -> None:
         """Flag a memory as sensitive (never sent to a remote model) or clear the flag."""
         self._check_open()
         _records.mark(self.store, id, sensitive=sensitive, actor=actor or self.actor, reason=reason)
 
+    @_serialised
     def purge(self, id: str, *, reason: str, actor: str | None = None) -> list[str]:
         """Remove a memory's text (every version) and vectors for good; the events keep only hashes."""
         self._check_open()
@@ -183,6 +206,7 @@ class Memory:
         """Whether the model layer must keep this memory away from remote models."""
         return bool(self.get(id)["sensitive"])
 
+    @_serialised
     def recall(self, query: str, k: int = 10, tier: str | Sequence[str] | None = None,
                where: Mapping[str, Any] | None = None, since: datetime | str | None = None,
                until: datetime | str | None = None, *, kind: str | Sequence[str] | None = None,
@@ -290,6 +314,7 @@ class Memory:
             "SELECT count(*) FROM memories m LEFT JOIN memory_embeddings e ON e.content_hash=m.content_hash AND e.model_id=? "
             "WHERE m.status='active' AND e.content_hash IS NULL", (self.embedder.model_id,)))
 
+    @_serialised
     def embed_pending(self, *, progress: bool | None = None) -> int:
         """Embed every active memory still waiting for a vector (after a failure or a model change); -1 if some failed again."""
         self._check_open()
@@ -364,6 +389,7 @@ class Memory:
         self.store.emit("memory.model_changed", "memory_model:" + model_id,
                         {"model_id": model_id, "dim": self.embedder.dim, "previous": active}, actor="system")
 
+    @_serialised
     def migrate_embeddings(self, *, progress: bool | None = True) -> int:
         """Re-embed every active memory with the configured model (after ``[models] embedding`` changed)."""
         self._ensure_model(self.embedder.model_id)
@@ -374,6 +400,7 @@ class Memory:
 
     # -- upkeep ----------------------------------------------------------------------
 
+    @_serialised
     def prune(self, *, now: datetime | None = None, dry_run: bool = False) -> PruneReport:
         """Expire what the retention policies (``[memory.retention.*]``) and ttls say must go; each removal is an event."""
         from ._retention import prune
@@ -381,6 +408,7 @@ class Memory:
         self._check_open()
         return prune(self, now=now, dry_run=dry_run)
 
+    @_serialised
     def condense(self, *, episode: str | None = None, session: str | None = None, ids: Sequence[str] | None = None,
                  max_facts: int = 5, actor: str = "agent:condenser") -> list[MemoryRef]:
         """Summarise one episode (meta session/thread), kernel session or list of memories into facts.
@@ -404,6 +432,7 @@ class Memory:
             self.__dict__["models"] = Models(self.store, self.config)
         return self.__dict__["models"]
 
+    @_serialised
     def ingest_artifacts(self, *, progress: bool | None = None) -> ArtifactReport:
         """Bring the workspace's artifacts (notes, meetings, documents, e-mails) into memory; idempotent."""
         from ._artifacts import ingest_artifacts
@@ -457,6 +486,7 @@ class Memory:
 
             raise WorkspaceError("this workspace's memory is closed; open the workspace again (Workbench.open)")
 
+    @_serialised
     def close(self) -> None:
         """End the session: expire its session-tier memories, save the index, disconnect Dask."""
         if self._closed:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ValidationError
+from .._evidence import Evidence, snippet
 
 _REF = re.compile(r"^mem:(?P<id>[A-Za-z0-9_\-]+)@v(?P<version>\d+)$")
 
@@ -111,6 +112,13 @@ class Hit:
     def __getitem__(self, key: str) -> Any:
         """``hit["text"]`` works as well as ``hit.text``."""
         return _item(self, key)
+
+    def evidence(self, query: str = "") -> Evidence:
+        """This hit as evidence for an agent (outside or flagged content stays marked so)."""
+        flags = tuple(self.meta.get("flags") or ())
+        return Evidence(str(self.ref), snippet(self.text, query), self.source + (f": {self.source_ref}" if self.source_ref else ""),
+                        round(float(self.score), 4), bool(self.meta.get("untrusted")) or bool(flags), f"memory: {self.why}",
+                        flags, self.sensitive, self.text, dict(self.meta))
 
     def _repr_html_(self) -> str:
         return Hits([self])._repr_html_()

@@ -2,5 +2,5 @@
 
 from ._cost import Cost
 from ._service import Generation, GenRequest, Models, TraceInfo, default_validation, grounded
-from ._templates import load_template, render, split_subject
+from ._templates import Templates, render, split_subject
 from ._router import Route, Router

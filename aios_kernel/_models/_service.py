@@ -1,31 +1,28 @@
 """One interface to every model tier: ``wb.models``.
 
-``generate`` takes a batch of :class:`GenRequest` and answers each, trying in
-order: the response cache, the remote tier (only if enabled, never for
-sensitive requests), the local LM (all misses in batches of
-``[models] batch_size``, one ``generate`` call each), and finally the
-deterministic template tier when a model is unavailable, times out, or its
-output fails validation. Every call is accounted as a ``model.called`` event
-(tokens, CPU-seconds, money) attached to the step that made it.
+``generate`` takes a batch of :class:`GenRequest` and answers each, handing
+what is still unanswered to each tier in turn (``_tiers``): the response
+cache, the remote tier (only if enabled, never for sensitive requests), the
+local LM (all misses in batches of ``[models] batch_size``, one ``generate``
+call each), and finally the deterministic template tier when a model is
+unavailable, times out, or its output fails validation. Every call is
+accounted as a ``model.called`` event (tokens, CPU-seconds, money) attached
+to the step that made it.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ModelError
-from .._ids import iso, iso_at, new_id
-from ._accounting import price
 from ._cache import ResponseCache, cache_key
-from ._cost import Cost
 from ._embedding import embedding_settings
 from ._router import Route, Router
-from ._templates import load_template, placeholders, render, split_subject
+from ._templates import Templates, placeholders, render, split_subject
+from ._tiers import Batch, CacheTier, LocalTier, Meter, RemoteTier, TemplateTier
 
 BAD_OUTPUT = re.compile(
     r"as an ai|as a (helpful )?(ai|language model|assistant)|language model|i('m| am) (sorry|unable|not able)|"
@@ -191,13 +188,19 @@ def grounded(source: str, *, min_overlap: float = 0.6) -> Callable[[str], str | 
 class Models:
     """The model tiers of one workspace; see the module docstring."""
 
-    def __init__(self, store: Any, config: Any) -> None:
+    def __init__(self, store: Any, config: Any, *, templates: Callable[[str], str | None] | None = None) -> None:
         self.store = store
         self.config = config
+        self.templates = Templates(templates)
         self.cache = ResponseCache(store)
         name, int8 = embedding_settings(config)
         self.router = Router(str(config.get("models.router", "auto")), name, int8=int8)
-        self._local_error: str | None = None
+        self.meter = Meter(store, config)
+        self.template_tier = TemplateTier(self.meter)
+        self.tiers = (CacheTier(self.meter, self.cache), RemoteTier(self.meter, self.cache, self._check, shape),
+                      LocalTier(self.meter, self.cache, self.template_tier, model_id=self._model_id, load=self.local,
+                                check=self._check, shape=shape, settled=settled))
+        """Tried in this order for every request still unanswered; the template tier answers what is left."""
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -224,52 +227,22 @@ class Models:
 
     def generate(self, requests: list[GenRequest], *, trace: TraceInfo | None = None) -> list[Generation]:
         """Answer every request (see the module docstring); never raises for a model's failure."""
-        trace = trace or TraceInfo()
-        n = len(requests)
-        raws: list[tuple[str, str, str | None, bool] | None] = [None] * n  # (text, tier, fallback_reason, cached)
-        usage: list[Any] = [None] * n
-        max_new = int(self.config.get("models.max_new_tokens", 160))
-        pending = list(range(n))
-
+        batch = Batch(list(requests), trace or TraceInfo(), int(self.config.get("models.max_new_tokens", 160)))
         if self.generator == "template":
-            self._fallback(requests, pending, raws, usage, "the generator is set to the template tier", trace)
-            return self._finish(requests, raws, usage)
-        frame_only = [i for i in pending if requests[i].template and requests[i].slot not in
-                      placeholders(load_template(self.store, requests[i].template))]
-        if frame_only:  # nothing for a model to write: do not spend a generation on it
-            self._fallback(requests, frame_only, raws, usage, "the template has no slot for model text", trace)
-            pending = [i for i in pending if i not in set(frame_only)]
-
-        # 1. cache
-        model_id = self._model_id()
-        keys = {i: self.cache_key_for(requests[i]) for i in pending}
-        t0, c0 = time.perf_counter(), time.process_time()
-        hits = self.cache.get_many(list(keys.values()))
-        hit_ids = [i for i in pending if keys[i] in hits]
-        if hit_ids:
-            cost = Cost(calls=1, tier="cache", cpu_s=time.process_time() - c0)
-            for i in hit_ids:
-                raws[i] = (hits[keys[i]].output, "cache", None, True)
-                usage[i] = cost
-            self._account(trace, "cache", "cache", len(hit_ids), 0, 0, cost.cpu_s, time.perf_counter() - t0, t0,
-                          cached=True, purpose=requests[hit_ids[0]].purpose)
-        pending = [i for i in pending if i not in set(hit_ids)]
-
-        # 2. remote (not for sensitive records)
-        remote = None
-        if pending:
-            from ._remote import RemoteClient
-
-            remote = RemoteClient.from_config(self.config)
-        if remote is not None:
-            for i in [i for i in pending if not requests[i].sensitive]:
-                self._remote_one(remote, requests[i], i, keys[i], raws, usage, trace, max_new)
-            pending = [i for i in pending if raws[i] is None]
-
-        # 3. local, batched
-        if pending:
-            self._local_batches(requests, pending, keys, raws, usage, trace, max_new, model_id)
-        return self._finish(requests, raws, usage)
+            self.template_tier.answer(batch, batch.pending(), reason="the generator is set to the template tier")
+            return self._finish(batch)
+        frame_only = [i for i in batch.pending() if requests[i].template and requests[i].slot not in
+                      placeholders(self.templates.get(requests[i].template))]
+        # nothing for a model to write: do not spend a generation on it
+        self.template_tier.answer(batch, frame_only, reason="the template has no slot for model text")
+        batch.keys = {i: self.cache_key_for(requests[i]) for i in batch.pending()}
+        for tier in self.tiers:
+            pending = batch.pending()
+            if not pending:
+                break
+            tier.answer(batch, pending)
+        self.template_tier.answer(batch, batch.pending())
+        return self._finish(batch)
 
     def cache_key_for(self, req: GenRequest) -> str:
         """The response-cache key of a request: model, prompt and every parameter that changes the answer."""
@@ -282,112 +255,20 @@ class Models:
 
         return str(self.config.get("models.generator") or MODEL_ID)
 
-    def _remote_one(self, remote: Any, req: GenRequest, i: int, key: str, raws: list[Any], usage: list[Any],
-                    trace: TraceInfo, max_new: int) -> None:
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            ask = req.prompt + (f"\n\nStart your answer with: {req.prefix}" if req.prefix else "")
-            reply = remote.complete(req.system, ask, max_tokens=req.max_new_tokens or max_new, sensitive=req.sensitive)
-        except ModelError as exc:
-            self._account(trace, "remote", remote.model, 1, 0, 0, time.process_time() - c0, time.perf_counter() - t0, t0,
-                          purpose=req.purpose, fallback_reason=str(exc))
-            return  # the local tier gets it next
-        cpu = time.process_time() - c0
-        money = price(self.config, "remote", tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, cpu_s=cpu)
-        reply = replace(reply, text=shape(req, reply.text, continued=False))
-        problem = self._check(req, reply.text)
-        cost = Cost(reply.tokens_in, reply.tokens_out, cpu, money, 1, "remote")
-        self._account(trace, "remote", remote.model, 1, reply.tokens_in, reply.tokens_out, cpu, time.perf_counter() - t0, t0,
-                      purpose=req.purpose, money=money, fallback_reason=problem)
-        if problem is None:
-            raws[i] = (reply.text, "remote", None, False)
-            usage[i] = cost
-            self.cache.put(key, model=f"remote:{remote.model}", tier="remote", output=reply.text,
-                           tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
-
-    def _local_batches(self, requests: list[GenRequest], pending: list[int], keys: dict[int, str], raws: list[Any],
-                       usage: list[Any], trace: TraceInfo, max_new: int, model_id: str) -> None:
-        if self._local_error is None:
-            try:
-                lm = self.local()
-            except Exception as exc:  # noqa: BLE001  (any failure to load means: use templates)
-                self._local_error = f"local model unavailable: {exc}"
-        if self._local_error is not None:
-            self._fallback(requests, pending, raws, usage, self._local_error, trace)
-            return
-        timeout = float(self.config.get("models.timeout_s", 120.0))
-        # prompts of similar length batch together: less padding to compute
-        pending = sorted(pending, key=lambda i: (len(requests[i].system) + len(requests[i].prompt), i))
-        for start in range(0, len(pending), self.batch_size):
-            chunk = pending[start:start + self.batch_size]
-            # each row keeps its own limit: an answer must not depend on what it was batched with (it is cached by its limit)
-            budget = [requests[i].max_new_tokens or max_new for i in chunk]
-            t0, c0 = time.perf_counter(), time.process_time()
-            try:
-                outs = lm.generate([(requests[i].system, requests[i].prompt, requests[i].prefix) for i in chunk],
-                                   max_new_tokens=budget, max_time=timeout, threads=self.threads,
-                                   stop=[functools.partial(settled, requests[i]) for i in chunk])
-                outs = [replace(o, text=shape(requests[i], o.text)) for i, o in zip(chunk, outs, strict=True)]
-                error = None
-            except Exception as exc:  # noqa: BLE001  (a failing generate falls back, the run goes on)
-                outs, error = [], f"local generation failed: {type(exc).__name__}: {exc}"
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            if error is None and wall >= timeout * 0.98:
-                error = f"local generation timed out after {wall:.1f}s ([models] timeout_s = {timeout:g})"
-            t_in = sum(o.tokens_in for o in outs)
-            t_out = sum(o.tokens_out for o in outs)
-            money = price(self.config, "local", tokens_in=t_in, tokens_out=t_out, cpu_s=cpu)
-            cost = Cost(t_in, t_out, cpu, money, 1, "local")
-            rejected = 0
-            for pos, i in enumerate(chunk):
-                if error is not None:
-                    continue
-                problem = self._check(requests[i], outs[pos].text)
-                if problem is None:
-                    raws[i] = (outs[pos].text, "local", None, False)
-                    usage[i] = cost
-                    self.cache.put(keys[i], model=model_id, tier="local", output=outs[pos].text,
-                                   tokens_in=outs[pos].tokens_in, tokens_out=outs[pos].tokens_out)
-                else:
-                    rejected += 1
-                    raws[i] = (outs[pos].text, "reject", f"model output failed validation: {problem}", False)
-            self._account(trace, "local", model_id, len(chunk), t_in, t_out, cpu, wall, t0, purpose=requests[chunk[0]].purpose,
-                          money=money, fallback_reason=error or (f"{rejected} of {len(chunk)} outputs failed validation"
-                                                                 if rejected else None))
-            failed = [i for i in chunk if raws[i] is None or raws[i][1] == "reject"]
-            if failed:
-                reasons = {i: (raws[i][2] if raws[i] else error) for i in failed}
-                self._fallback(requests, failed, raws, usage, None, trace, reasons=reasons)
-
     def _check(self, req: GenRequest, text: str) -> str | None:
         problem = default_validation(text)
         if problem is None and req.validate is not None:
             problem = req.validate(text)
         return problem
 
-    def _fallback(self, requests: list[GenRequest], ids: list[int], raws: list[Any], usage: list[Any], reason: str | None,
-                  trace: TraceInfo, reasons: dict[int, str | None] | None = None) -> None:
-        if not ids:
-            return
-        t0, c0 = time.perf_counter(), time.process_time()
-        for i in ids:
-            why = reason or (reasons or {}).get(i) or "no model output"
-            raws[i] = (requests[i].fallback, "template", why, False)
-        cpu = time.process_time() - c0
-        cost = Cost(0, 0, cpu, price(self.config, "template", cpu_s=cpu), 1, "template")
-        for i in ids:
-            usage[i] = cost
-        self._account(trace, "template", "templates", len(ids), 0, 0, cpu, time.perf_counter() - t0, t0,
-                      purpose=requests[ids[0]].purpose, money=cost.money,
-                      fallback_reason=reason or next(iter((reasons or {}).values()), None))
-
-    def _finish(self, requests: list[GenRequest], raws: list[Any], usage: list[Any]) -> list[Generation]:
+    def _finish(self, batch: Batch) -> list[Generation]:
         out = []
-        for req, raw, use in zip(requests, raws, usage, strict=True):
-            text, tier, why, cached = raw
+        for req, answer, use in zip(batch.requests, batch.answers, batch.usage, strict=True):
+            assert answer is not None  # the template tier answers whatever is left
+            text, tier, why, cached = answer
             final, subject = text, ""
             if req.template:
-                body = render(load_template(self.store, req.template), {**req.variables, req.slot: text}, name=req.template)
+                body = render(self.templates.get(req.template), {**req.variables, req.slot: text}, name=req.template)
                 subject, final = split_subject(body)
             out.append(Generation(final, text, tier, self._model_id() if tier in ("local", "cache") else tier, why, cached,
                                   use, subject))
@@ -405,8 +286,9 @@ class Models:
         vectors = emb.encode(list(texts))
         tokens = sum(emb.token_lengths(list(texts))) if texts else 0
         cpu = time.process_time() - c0
-        self._account(trace or TraceInfo(), "embedding", emb.model_id, len(texts), tokens, 0, cpu, time.perf_counter() - t0,
-                      t0, purpose="embed", money=price(self.config, "embedding", tokens_in=tokens, cpu_s=cpu))
+        self.meter.record(trace or TraceInfo(), "embedding", emb.model_id, len(texts), tokens, 0, cpu,
+                          time.perf_counter() - t0, t0, purpose="embed",
+                          money=self.meter.price("embedding", tokens_in=tokens, cpu_s=cpu))
         return vectors
 
     # -- routing -------------------------------------------------------------------------------
@@ -419,25 +301,9 @@ class Models:
         routes = [self.router.classify(t, labels, default=default) for t in texts]
         cpu = time.process_time() - c0
         method = "embedding" if self.router.embedding_calls > before else "rules"
-        self._account(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu, time.perf_counter() - t0,
-                      t0, purpose="route", money=price(self.config, "router", cpu_s=cpu))
+        self.meter.record(trace or TraceInfo(), "router", f"router:{method}", len(texts), 0, 0, cpu,
+                          time.perf_counter() - t0, t0, purpose="route", money=self.meter.price("router", cpu_s=cpu))
         return routes
-
-    # -- accounting ----------------------------------------------------------------------------
-
-    def _account(self, trace: TraceInfo, tier: str, model: str, n: int, tokens_in: int, tokens_out: int, cpu_s: float,
-                 wall_s: float, started: float, *, purpose: str, money: float = 0.0, cached: bool = False,
-                 fallback_reason: str | None = None) -> None:
-        started_at = iso_at(time.time() - wall_s) if started else iso()
-        if trace.meter is not None:
-                trace.meter.add(Cost(int(tokens_in), int(tokens_out), cpu_s, money, 1, tier))
-        self.store.emit("model.called", f"model:{tier}", {
-            "span_id": new_id("sp"), "trace_id": trace.run_id, "parent_span": trace.parent_span, "agent": trace.agent,
-            "agent_version": trace.agent_version, "workflow": trace.workflow, "tier": tier, "model": model, "n": n,
-            "purpose": purpose, "tokens_in": int(tokens_in), "tokens_out": int(tokens_out), "cpu_s": round(cpu_s, 6),
-            "wall_s": round(wall_s, 6), "cost": round(money, 8), "cached": cached or None,
-            "fallback_reason": fallback_reason, "started_at": started_at},
-            actor=f"agent:{trace.agent}@{trace.agent_version}" if trace.agent else "models", correlation_id=trace.run_id)
 
     def close(self) -> None:
         """Models stay loaded for the process (they are shared by every workbench in it)."""

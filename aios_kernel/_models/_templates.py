@@ -1,7 +1,8 @@
 """Templates: the deterministic tier, and the frame model output is placed in.
 
 Templates are the workspace's ``template`` artifacts (``data/templates/*.md``
-ingested), found by name (the file's stem). They use ``str.format``
+ingested), found by name (the file's stem) through the lookup the workbench
+gives :class:`Templates` (the records are a layer above). They use ``str.format``
 placeholders; a placeholder the caller does not fill is an error that names
 it, never a silently blank line in an e-mail. A first line ``Subject: ...``
 becomes the subject.
@@ -10,10 +11,10 @@ becomes the subject.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from typing import Any
 
 from .._errors import ValidationError
-from .._store import Store
 
 BUILTIN = {
     "reply_ack": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\nThank you for your message.\n\n{summary}\n\n"
@@ -33,15 +34,20 @@ BUILTIN = {
 """Used only when a workspace has no template of that name (an empty workspace)."""
 
 
-def load_template(store: Store, name: str) -> str:
-    """The body of the template artifact called ``name`` (built-in if the workspace has none)."""
-    row = store.one("SELECT body FROM artifacts WHERE kind='template' AND title=? ORDER BY rowid DESC LIMIT 1", (name,))
-    if row is not None:
-        return str(row[0])
-    if name in BUILTIN:
-        return BUILTIN[name]
-    raise ValidationError(f"no template named {name!r}: add templates/{name}.md to the business folder and ingest it",
-                          field="template")
+class Templates:
+    """Template bodies by name: the workspace's (``lookup(name)``), else a built-in one."""
+
+    def __init__(self, lookup: Callable[[str], str | None] | None = None) -> None:
+        self.lookup = lookup
+
+    def get(self, name: str) -> str:
+        body = self.lookup(name) if self.lookup is not None else None
+        if body is not None:
+            return body
+        if name in BUILTIN:
+            return BUILTIN[name]
+        raise ValidationError(f"no template named {name!r}: add templates/{name}.md to the business folder and ingest it",
+                              field="template")
 
 
 def placeholders(template: str) -> list[str]:

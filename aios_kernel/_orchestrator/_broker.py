@@ -71,6 +71,10 @@ class Broker:
         """Tasks whose retry budget is spent, newest first (requeue one with :meth:`requeue`)."""
         return [decode(r) for r in self.store.query("SELECT * FROM queue WHERE dead_letter=1 ORDER BY updated_at DESC")]
 
+    def waiting(self) -> list[dict[str, Any]]:
+        """Tasks waiting for a decision."""
+        return [decode(r) for r in self.store.query("SELECT * FROM queue WHERE status='waiting_approval'")]
+
     def next_due(self, run_id: str | None = None) -> float | None:
         """When the earliest delayed pending task comes due (epoch seconds), or None."""
         sql = "SELECT min(not_before) FROM queue WHERE status='pending'" + (" AND run_id=?" if run_id else "")

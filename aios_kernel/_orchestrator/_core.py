@@ -2,30 +2,46 @@
 
 ``wb.orchestrator`` (and the shortcuts ``wb.submit``, ``wb.run``,
 ``wb.run_pending``, ``wb.resume``) is one of these. Any number of processes
-may run pending work on the same workspace at once: leases keep them off each
-other's tasks, and the outbox keeps their side effects single.
+and threads may run pending work on the same workspace at once, each with an
+orchestrator of its own: leases keep them off each other's tasks, and the
+outbox keeps their side effects single.
+
+It is built from what it needs, not from the workbench: the store, the
+settings and folders, the records, and the models and memory (made on first
+use). The runner gets its own collaborators in turn (broker, outbox,
+approvals, policy, the agents' environment).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from .._agents import AgentEnv
+from .._agents._memory_seam import recall
 from .._connectors import Connectors
 from .._errors import AiosError, NotFoundError, ValidationError, WorkflowError
 from .._ids import new_id
-from .._policy import ApprovalBook
+from .._policy import ApprovalBook, Policy
 from .._store import _json
 from ._broker import Broker
+from ._history import History
 from ._outbox import Outbox
 from ._registry import get_workflow
-from ._runner import TaskRunner
-from ._runs import Run, RunList
+from ._runner import RunnerSettings, TaskRunner
+from ._runs import Run, RunList, run_row
 from ._worker import new_worker_id
 
 MODES = ("live", "simulate", "replay")
+
+IN_PROCESS = threading.RLock()
+"""One task at a time per process, whichever orchestrator runs it: the notebook's and the background
+worker's never draft with the one local model at once (leases already keep other processes apart)."""
 
 
 @dataclass
@@ -49,25 +65,31 @@ class ResumeReport:
 class Orchestrator:
     """Runs workflows on one workspace; see the module docstring."""
 
-    def __init__(self, wb: Any) -> None:
-        self.wb = wb
-        self.store = wb.store
-        self.config = wb.config
-        self.paths = wb.paths
+    def __init__(self, store: Any, config: Any, paths: Any, *, records: Any, models: Callable[[], Any],
+                 memory: Callable[[], Any] | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.paths = paths
+        self.records = records
+        self.models = models
+        """The model tiers, made on first use (``orch.models().generate(...)``)."""
         o = self.config.get("orchestrator") or {}
         conc = o.get("concurrency") or {}
         self.broker = Broker(self.store, lease_s=float(o.get("lease_s", 60.0)), max_attempts=int(o.get("max_attempts", 3)),
                              agent_limits=conc.get("agents"), connector_limits=conc.get("connectors"))
-        self.heartbeat_s = float(o.get("heartbeat_s", 10.0))
-        self.backoff_base_s = float(o.get("backoff_base_s", 0.2))
-        self.backoff_max_s = float(o.get("backoff_max_s", 30.0))
         self.max_wait_s = float(o.get("max_wait_s", 60.0))
-        self.connectors = Connectors(self.config, wb.paths)
+        self.connectors = Connectors(self.config, paths)
         self.outbox = Outbox(self.store, self.connectors)
-        self.approvals = ApprovalBook(self.store, self.broker)
+        self.approvals = ApprovalBook(self.store)
+        self.policy = Policy(self.config)
+        self.history = History(self.store)
+        self.agents = AgentEnv(store=self.store.reader(), config=self.config, records=records, models=models,
+                               recall=partial(recall, self.config, memory, records), history=self.history)
         self.owner = new_worker_id()
         self.rng = random.Random()
-        self.runner = TaskRunner(self)
+        self.runner = TaskRunner(self.store, broker=self.broker, outbox=self.outbox, approvals=self.approvals,
+                                 policy=self.policy, agents=self.agents, owner=self.owner, rng=self.rng,
+                                 settings=RunnerSettings.from_config(self.config, lease_s=self.broker.lease_s))
 
     # -- submitting --------------------------------------------------------------------------------
 
@@ -113,31 +135,43 @@ class Orchestrator:
 
     def run(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None,
             **kwargs: Any) -> Run:
-        """Submit and run until the run is done or waits for approval."""
+        """Submit and run until the run is done or waits for approval (whoever in this process runs its tasks)."""
         run = self.submit(workflow, params, idempotency_key, **kwargs)
         self.run_pending(run_id=run.id)
+        deadline = time.monotonic() + self.max_wait_s
+        while time.monotonic() < deadline:
+            counts = self.broker.counts(run.id)
+            if not (counts.get("leased") or counts.get("running")):
+                break
+            # Another worker holds a task of this run (the background worker, or another process): let it finish.
+            with IN_PROCESS:
+                time.sleep(0.02)
+            self.run_pending(run_id=run.id)
         return run
 
     # -- running -----------------------------------------------------------------------------------
 
-    def run_pending(self, run_id: str | None = None, *, max_tasks: int | None = None, wait: bool = True) -> int:
+    def run_pending(self, run_id: str | None = None, *, max_tasks: int | None = None, wait: bool = True,
+                    stop: Callable[[], bool] = lambda: False) -> int:
         """Run due tasks (of one run, or all) until none is left; returns how many were run.
 
         With ``wait``, delayed tasks (retries after backoff) are waited for, up to
-        ``[orchestrator] max_wait_s`` at a time.
+        ``[orchestrator] max_wait_s`` at a time. ``stop`` is asked between tasks.
         """
         self.recover()
         done = 0
         idle_since = time.monotonic()
-        while max_tasks is None or done < max_tasks:
-            task = self.broker.lease(self.owner, run_id=run_id)
+        while (max_tasks is None or done < max_tasks) and not stop():
+            with IN_PROCESS:
+                task = self.broker.lease(self.owner, run_id=run_id)
+                if task is not None:
+                    self.runner.execute(task)
             if task is None:
                 due = self.broker.next_due(run_id)
                 if not wait or due is None or time.monotonic() - idle_since > self.max_wait_s:
                     break
                 time.sleep(min(max(due - time.time(), 0.02), 1.0))
                 continue
-            self.runner.execute(task)
             done += 1
             idle_since = time.monotonic()
         return done
@@ -147,13 +181,16 @@ class Orchestrator:
         report = ResumeReport()
         report.reclaimed = self.broker.reclaim()
         report.reconciled = self.outbox.reconcile()
-        # A decision always requeues its task in the same transaction; this only repairs stores
-        # written by hand or by an older version.
-        for row in self.store.query("SELECT q.id, q.approval_id, a.decision, a.choice FROM queue q JOIN approvals a"
-                                    " ON a.id = q.approval_id WHERE q.status='waiting_approval' AND a.status NOT IN"
-                                    " ('pending','deferred')"):
-            self.broker.resume(row["id"], approval_id=row["approval_id"], decision=row["choice"] or row["decision"],
-                               actor="system")
+        # A decision requeues its task in the same transaction (the reaction in ``_schema``); this only
+        # repairs stores written by hand or by an older version.
+        for task in self.broker.waiting():
+            try:
+                approval = self.approvals.get(task["approval_id"])
+            except NotFoundError:
+                continue
+            if not approval.is_open:
+                self.broker.resume(task["id"], approval_id=approval.id, decision=approval.choice or approval.decision or "",
+                                   actor="system")
         return report
 
     def resume(self, *, run_id: str | None = None) -> ResumeReport:
@@ -204,13 +241,7 @@ class Orchestrator:
     # -- reading -----------------------------------------------------------------------------------
 
     def run_row(self, run_id: str) -> dict[str, Any]:
-        row = self.store.one("SELECT * FROM runs WHERE id=?", (run_id,))
-        if row is None:
-            raise NotFoundError(f"no run {run_id!r}; `%aios runs` lists the recent ones", id=run_id)
-        d = dict(row)
-        d["params"] = _json.loads(d["params"])
-        d["allowance"] = _json.loads(d["allowance"])
-        return d
+        return run_row(self.store, run_id)
 
     def get_run(self, run_id: str) -> Run:
         self.run_row(run_id)

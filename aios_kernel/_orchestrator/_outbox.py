@@ -72,9 +72,17 @@ class Outbox:
         return {"key": key, "simulated": True}
 
     def reconcile(self) -> list[tuple[str, str]]:
-        """Settle intents left by a crash: ask each connector whether the key was applied."""
+        """Settle intents left by a crash: ask each connector whether the key was applied.
+
+        An intent whose task a worker holds right now (leased or running, lease
+        not expired) is that worker's to settle, not a crash's leftover.
+        """
         out: list[tuple[str, str]] = []
-        for row in self.store.query("SELECT key, connector, run_id FROM outbox WHERE status='intended' ORDER BY created_at"):
+        for row in self.store.query(
+                "SELECT o.key, o.connector, o.run_id FROM outbox o LEFT JOIN queue q ON q.id = o.task_id"
+                " LEFT JOIN heartbeats h ON h.task_id = q.id WHERE o.status='intended' AND NOT (coalesce(q.status, '')"
+                " IN ('leased','running') AND max(coalesce(q.lease_until, 0), coalesce(h.until, 0)) > ?)"
+                " ORDER BY o.created_at", (time.time(),)):
             try:
                 receipt = self.connectors.get(row["connector"]).was_applied(row["key"])
             except ConnectorError:

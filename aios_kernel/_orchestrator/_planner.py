@@ -105,14 +105,12 @@ class Plan:
 class Planner:
     """Maps goals to workflows for one workbench."""
 
-    def __init__(self, wb: Any) -> None:
-        self.wb = wb
+    def __init__(self, orch: Any) -> None:
+        self.orch = orch
 
     def plan(self, goal: Any, **params: Any) -> Plan:
         """A :class:`Plan` for ``goal`` (a goal or workflow name, free text, or a list of those)."""
-        from .._agents._business import as_of
-
-        day = str(as_of(self.wb.store))
+        day = str(self.orch.records.today())
         label = goal if isinstance(goal, str) else json.dumps(goal, default=str)
         try:
             runs = self._expand(goal, [], params)
@@ -122,12 +120,12 @@ class Planner:
                 p.params = get_workflow(p.workflow).validate_params(p.params)
         except AiosError as exc:
             run_id = new_id("run")
-            self.wb.store.emit("run.rejected", f"run:{run_id}", {"workflow": f"goal:{label}", "params": {
+            self.orch.store.emit("run.rejected", f"run:{run_id}", {"workflow": f"goal:{label}", "params": {
                 k: str(v) for k, v in params.items()}, "error": str(exc), "field": getattr(exc, "field", None)},
                 actor="planner", correlation_id=run_id)
             exc.run_id = run_id  # type: ignore[attr-defined]
             raise
-        return Plan(label, runs, day, self.wb.orchestrator)
+        return Plan(label, runs, day, self.orch)
 
     def _expand(self, goal: Any, path: list[str], params: dict[str, Any]) -> list[PlannedRun]:
         if isinstance(goal, (list, tuple)):
@@ -153,7 +151,7 @@ class Planner:
             labels[f"goal:{name}"] = phrases
         out: list[PlannedRun] = []
         for clause in [c.strip() for c in re.split(r"\band then\b|\bthen\b|\band\b|[,;]", text) if c.strip()]:
-            route = self.wb.models.route([clause], labels, default="")[0]
+            route = self.orch.models().route([clause], labels, default="")[0]
             if not route.label or route.confidence < 0.35:
                 known = ", ".join(workflows())
                 raise WorkflowError(f"no workflow matches {clause!r}; name one of: {known} (or a goal: {', '.join(GOALS)})",
@@ -184,7 +182,5 @@ class Planner:
         return found
 
     def _year_for(self, month: int) -> int:
-        from .._agents._business import as_of
-
-        today = as_of(self.wb.store)
+        today = self.orch.records.today()
         return today.year if month <= today.month else today.year - 1

@@ -127,14 +127,14 @@ def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     return [] if _json.dumps(before) == _json.dumps(after) else [(path or "(value)", before, after)]
 
 
-def replay_steps(wb: Any, step: str, fn: Any, *, workflow: str | None = None) -> ReplayDiff:
+def replay_steps(orch: Orchestrator, step: str, fn: Any, *, workflow: str | None = None) -> ReplayDiff:
     """Recompute each recorded checkpoint of ``step`` with ``fn`` (an Agent, or ``fn(**inputs) -> dict``)."""
     from .. import _agents
 
     sql = ("SELECT s.task_id, s.idx, s.outputs, q.run_id, q.name AS task, q.item, r.workflow, r.params FROM steps s"
            " JOIN queue q ON q.id = s.task_id JOIN runs r ON r.id = q.run_id WHERE s.name=? AND s.phase='do'"
            " AND s.status='succeeded'" + (" AND r.workflow=?" if workflow else "") + " ORDER BY s.event_seq")
-    rows = wb.store.query(sql, (step, workflow) if workflow else (step,))
+    rows = orch.store.query(sql, (step, workflow) if workflow else (step,))
     label = getattr(fn, "ident", None) or getattr(fn, "__name__", "function")
     result = ReplayDiff(f"step {step!r} replayed through {label}")
     for r in rows:
@@ -143,12 +143,12 @@ def replay_steps(wb: Any, step: str, fn: Any, *, workflow: str | None = None) ->
         steps = wf.steps_of(template)
         spec = next(s for s in steps if s.name == step)
         scope: dict[str, Any] = {"params": _json.loads(r["params"]), "item": _json.loads(r["item"])}
-        for prior in wb.store.query("SELECT idx, outputs FROM steps WHERE task_id=? AND phase='do' AND idx<?",
+        for prior in orch.store.query("SELECT idx, outputs FROM steps WHERE task_id=? AND phase='do' AND idx<?",
                                     (r["task_id"], r["idx"])):
             scope[steps[prior["idx"]].name] = _json.loads(prior["outputs"])
-        inputs = resolve(dict(spec.inputs), scope, wb.store, step=step)
+        inputs = resolve(dict(spec.inputs), scope, orch.store, step=step)
         if isinstance(fn, _agents.Agent):
-            ctx = _agents.AgentContext(wb, f"replay:{r['run_id']}", r["task_id"], step, new_id("sp"), wf.name, "replay",
+            ctx = _agents.AgentContext(orch.agents, f"replay:{r['run_id']}", r["task_id"], step, new_id("sp"), wf.name, "replay",
                                        fn.name, fn.version, scope["params"])
             new = fn.run(ctx, **inputs).outputs
         elif callable(fn):

@@ -14,6 +14,7 @@ in reverse (the saga) and are recorded, and the task ends ``compensated``
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import time
@@ -23,16 +24,35 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _agents
 from .._errors import LeaseLostError, StateError, WorkflowError
+from .._evidence import flagged
 from .._ids import iso, iso_at, new_id
-from .._policy import _budgets, decide
-from .._store import _json
+from .._store import Store, _json
 from . import _retry
 from ._refs import guard, lookup, resolve
 from ._registry import get_workflow
+from ._runs import run_row
 from ._workflow import Step, Workflow
 
 if TYPE_CHECKING:
-    from ._core import Orchestrator
+    from .._policy import ApprovalBook, Policy
+    from ._broker import Broker
+    from ._outbox import Outbox
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Timing of leases and retries (``[orchestrator]`` in aios.toml)."""
+
+    heartbeat_s: float = 10.0
+    lease_s: float = 60.0
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Any, *, lease_s: float) -> RunnerSettings:
+        o = config.get("orchestrator") or {}
+        return cls(float(o.get("heartbeat_s", 10.0)), lease_s, float(o.get("backoff_base_s", 0.2)),
+                   float(o.get("backoff_max_s", 30.0)))
 
 
 class _Wait(Exception):
@@ -62,12 +82,19 @@ class _Task:
 
 
 class TaskRunner:
-    """Executes leased tasks for one :class:`Orchestrator`."""
+    """Executes leased tasks: the broker's state machine, the policy, the outbox and the agents, for one worker."""
 
-    def __init__(self, orch: Orchestrator) -> None:
-        self.orch = orch
-        self.store = orch.store
-        self.owner = orch.owner
+    def __init__(self, store: Store, *, broker: Broker, outbox: Outbox, approvals: ApprovalBook, policy: Policy,
+                 agents: _agents.AgentEnv, owner: str, settings: RunnerSettings, rng: random.Random | None = None) -> None:
+        self.store = store
+        self.broker = broker
+        self.outbox = outbox
+        self.approvals = approvals
+        self.policy = policy
+        self.agents = agents
+        self.owner = owner
+        self.settings = settings
+        self.rng = rng or random.Random()
         self._beat: _Heartbeat | None = None
 
     # -- one task -------------------------------------------------------------------------------
@@ -77,10 +104,10 @@ class TaskRunner:
         try:
             t = self._load(row)
         except Exception as exc:  # the workflow vanished or its run is unreadable: fail the task, keep the rest
-            self.orch.broker.finish(row, "failed", owner=self.owner, error=f"cannot load the task: {exc}",
+            self.broker.finish(row, "failed", owner=self.owner, error=f"cannot load the task: {exc}",
                                     error_type=_retry.classify(exc), actor=f"worker:{self.owner}")
             return "failed"
-        self.orch.broker.start(row, self.owner)
+        self.broker.start(row, self.owner)
         beat = self._heartbeat()
         beat.watch(t.id)
         try:
@@ -89,14 +116,14 @@ class TaskRunner:
             return "lost"  # the task changed state under this worker: its new owner goes on from the last checkpoint
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                self.orch.broker.release(row, owner=self.owner, reason=f"worker interrupted ({type(exc).__name__})")
+                self.broker.release(row, owner=self.owner, reason=f"worker interrupted ({type(exc).__name__})")
             raise
         finally:
             beat.watch(None)
 
     def _heartbeat(self) -> _Heartbeat:
         if self._beat is None:
-            self._beat = _Heartbeat(self.store.path, self.owner, self.orch.heartbeat_s, self.orch.broker.lease_s)
+            self._beat = _Heartbeat(self.store.path, self.owner, self.settings.heartbeat_s, self.settings.lease_s)
             self._beat.start()
         return self._beat
 
@@ -106,7 +133,7 @@ class TaskRunner:
             self._beat = None
 
     def _load(self, row: dict[str, Any]) -> _Task:
-        run = self.orch.run_row(row["run_id"])
+        run = run_row(self.store, row["run_id"])
         wf = get_workflow(run["workflow"])
         steps = wf.steps_of(row["template"])
         scope: dict[str, Any] = {"params": run["params"], "item": row["item"]}
@@ -157,8 +184,7 @@ class TaskRunner:
                 return
         inputs = resolve(dict(step.inputs), t.scope, self.store, step=step.name)
         _agents.check_types(agent, inputs, "input")
-        ctx = _agents.AgentContext(self.orch.wb, t.run_id, t.id, step.name, span_id, t.wf.name, t.run["mode"],
-                                   agent.name, agent.version, t.run["params"])
+        ctx = self._context(t, step, agent, span_id)
         result = agent.run(ctx, **inputs)
         if not isinstance(result, _agents.AgentResult):
             raise WorkflowError(f"agent {agent.ident} returned {type(result).__name__}, not an AgentResult", step=step.name)
@@ -175,6 +201,10 @@ class TaskRunner:
         self._checkpoint(t, idx, step, agent, status="succeeded", outputs=result.outputs, started=started, cpu0=cpu0,
                          span_id=span_id, evidence=[e.to_json() for e in result.evidence], confidence=result.confidence,
                          cost=result.cost.to_json(), note=result.note)
+
+    def _context(self, t: _Task, step: Step, agent: Any, span_id: str) -> _agents.AgentContext:
+        return _agents.AgentContext(self.agents, t.run_id, t.id, step.name, span_id, t.wf.name, t.run["mode"], agent.name,
+                                    agent.version, t.run["params"])
 
     def _checkpoint(self, t: _Task, idx: int, step: Step, agent: Any, *, status: str, outputs: dict[str, Any],
                     started: float, cpu0: float, span_id: str, evidence: list[dict[str, Any]] | None = None,
@@ -201,25 +231,25 @@ class TaskRunner:
         decided = self._decision_for(t, step, kind="budget")
         if decided is not None and decided.choice == "stop":
             raise _Stop(f"stopped at the budget approval {decided.id} before step {step.name!r}")
-        allowance = self.orch.run_row(t.run_id)["allowance"]
-        breaches = _budgets.check(self.store, self.orch.config, run_id=t.run_id, workflow=t.wf.name, allowance=allowance)
+        allowance = run_row(self.store, t.run_id)["allowance"]
+        breaches = self.policy.breaches(self.store, run_id=t.run_id, workflow=t.wf.name, allowance=allowance)
         if not breaches:
             return
         if not t.live:
             return  # simulations spend only the template tier's nothing; they never wait
-        spent = _budgets.spent(self.store, run_id=t.run_id).to_json()
+        spent = self.policy.spent(self.store, run_id=t.run_id).to_json()
         reason = "; ".join(b.describe() for b in breaches)
         with self.store.atomic() as conn:
             self._check_owner(conn, t)
-            approval_id = self.orch.approvals.request(
+            approval_id = self.approvals.request(
                 run_id=t.run_id, task_id=t.id, step=step.name, kind="budget",
                 title=f"Budget reached in {t.wf.name} before {step.name!r}: continue or stop?",
                 payload={"breaches": [b.to_json() for b in breaches], "next_step": step.name, "agent": agent.ident},
                 why={"agent": agent.ident, "policy": {"reasons": [reason], "mode": "review"}},
-                cost={"run": spent, "day": _budgets.spent(self.store).to_json()},
+                cost={"run": spent, "day": self.policy.spent(self.store).to_json()},
                 options=[{"id": "continue", "label": "Continue (one more budget's worth)"},
                          {"id": "stop", "label": "Stop the run here"}])
-            self.orch.broker.wait(t.row, owner=self.owner, approval_id=approval_id, reason=f"paused: {reason}")
+            self.broker.wait(t.row, owner=self.owner, approval_id=approval_id, reason=f"paused: {reason}")
         raise _Wait()
 
     # -- actions ------------------------------------------------------------------------------------
@@ -239,17 +269,17 @@ class TaskRunner:
         key = self._effect_key(t, step)
         evidence = [e.to_json() for e in result.evidence]
         # Flagged outside content is shown to the reviewer as evidence, and never acted on automatically.
-        untrusted = bool(out.get("flagged")) or any("prompt_injection" in (e.get("flags") or []) for e in evidence)
+        untrusted = bool(out.get("flagged")) or flagged(evidence)
         covered = None
         if step.covered_by and (t.scope.get(step.covered_by) or {}).get("approved_by"):
             covered = step.covered_by
-        decision = decide(self.orch.config, step.action or "", confidence=result.confidence, untrusted=untrusted,
-                          forced=step.approval, covered_by=covered)
+        decision = self.policy.decide(step.action or "", confidence=result.confidence, untrusted=untrusted,
+                                      forced=step.approval, covered_by=covered)
         why = {"agent": agent.ident, "confidence": round(result.confidence, 3), "policy": decision.to_json(),
                "note": result.note, "key": key, "connector": step.connector, "drafted_by": out.get("drafted_by")}
         common = dict(run_id=t.run_id, task_id=t.id, step=step.name, parent_span=span_id)
         if not t.live:
-            receipt = self.orch.outbox.simulate(key=key, connector=step.connector, action=step.action or "", payload=payload,
+            receipt = self.outbox.simulate(key=key, connector=step.connector, action=step.action or "", payload=payload,
                                                 **common)
             self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
                              outputs={"effect_key": key, "simulated": True, "receipt": receipt, "payload": payload,
@@ -258,7 +288,7 @@ class TaskRunner:
                              note=f"simulated {step.action} (a live run would {'do it' if decision.automatic else 'ask first'})")
             return
         if decision.automatic:
-            receipt = self.orch.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
+            receipt = self.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
                                                **common)
             self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
                              outputs={"effect_key": key, "receipt": receipt, "payload": payload, "policy": "auto"},
@@ -268,14 +298,14 @@ class TaskRunner:
         options = out.get("options") or []
         if decision.mode == "options" and not options:
             options = [{"id": "do", "label": f"Do it: {step.action}"}, {"id": "skip", "label": "Skip it", "effect": False}]
-        spent = _budgets.spent(self.store, run_id=t.run_id).to_json()
+        spent = self.policy.spent(self.store, run_id=t.run_id).to_json()
         with self.store.atomic() as conn:
             self._check_owner(conn, t)
-            approval_id = self.orch.approvals.request(
+            approval_id = self.approvals.request(
                 run_id=t.run_id, task_id=t.id, step=step.name, kind="action", action=step.action,
                 title=str(out.get("title") or f"{step.action} ({t.row['name']})"), payload=payload, why=why,
                 evidence=evidence, cost={"run": spent, "step": result.cost.to_json()}, options=options)
-            self.orch.broker.wait(t.row, owner=self.owner, approval_id=approval_id,
+            self.broker.wait(t.row, owner=self.owner, approval_id=approval_id,
                                   reason=f"waiting for approval of {step.action}: {'; '.join(decision.reasons)}")
         raise _Wait()
 
@@ -284,7 +314,7 @@ class TaskRunner:
         approval_id = t.row.get("approval_id")
         if not approval_id:
             return None
-        a = self.orch.approvals.get(approval_id)
+        a = self.approvals.get(approval_id)
         if a.step != step.name or a.kind != kind or a.is_open:
             return None
         return a
@@ -301,7 +331,7 @@ class TaskRunner:
         payload = dict(option.get("payload") or a.payload) if option else dict(a.payload)
         payload.update(a.edits or {})
         key = a.why.get("key") or self._effect_key(t, step)
-        receipt = self.orch.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
+        receipt = self.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
                                            run_id=t.run_id, task_id=t.id, step=step.name, parent_span=span_id,
                                            actor=f"operator:{a.decided_by}")
         self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
@@ -324,8 +354,8 @@ class TaskRunner:
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))[-2000:]},
             actor=f"worker:{self.owner}", correlation_id=t.run_id)
         if attempt < allowed:
-            delay = _retry.backoff(attempt, base=self.orch.backoff_base_s, cap=self.orch.backoff_max_s, rng=self.orch.rng)
-            self.orch.broker.retry_later(t.row, owner=self.owner, error=message, error_type=error_type, delay_s=delay)
+            delay = _retry.backoff(attempt, base=self.settings.backoff_base_s, cap=self.settings.backoff_max_s, rng=self.rng)
+            self.broker.retry_later(t.row, owner=self.owner, error=message, error_type=error_type, delay_s=delay)
             return "retry"
         spent_all = error_type != "invalid"
         hint = (f"; tried {attempt} time(s), it is dead-lettered: fix the cause, then wb.requeue({t.id!r})" if spent_all
@@ -338,7 +368,7 @@ class TaskRunner:
         if problem:
             message += f"; compensation failed: {problem}"
         final = status or ("compensated" if undone and not problem else "failed")
-        self.orch.broker.finish(t.row, final, owner=self.owner, error=message, error_type=error_type, dead_letter=dead,
+        self.broker.finish(t.row, final, owner=self.owner, error=message, error_type=error_type, dead_letter=dead,
                                 failed_attempt=status is None, actor=f"worker:{self.owner}")
         return final
 
@@ -372,13 +402,11 @@ class TaskRunner:
         comp = step.compensate or ""
         if comp.startswith("agent:"):
             agent = _agents.get(comp[6:])
-            ctx = _agents.AgentContext(self.orch.wb, t.run_id, t.id, step.name, span_id, t.wf.name, t.run["mode"],
-                                       agent.name, agent.version, t.run["params"])
-            return agent.compensate(ctx, outputs) or {}
+            return agent.compensate(self._context(t, step, agent, span_id), outputs) or {}
         key = outputs.get("effect_key")
         if not key:
             return {"skipped": "the step recorded no effect to undo"}
-        original = self.orch.outbox.get(key)
+        original = self.outbox.get(key)
         if original is None or original["status"] not in ("applied", "simulated"):
             return {"skipped": f"effect {key} was never applied"}
         payload = {"undo_of": key, "original_action": original["action"], "reason": "a later step failed"}
@@ -388,8 +416,8 @@ class TaskRunner:
         common = dict(key=f"{key}:undo", connector=step.connector, action=comp, payload=payload, run_id=t.run_id,
                       task_id=t.id, step=step.name, parent_span=span_id, actor="saga")
         if original["status"] == "simulated" or not t.live:
-            return {"effect_key": f"{key}:undo", "receipt": self.orch.outbox.simulate(**common), "simulated": True}
-        return {"effect_key": f"{key}:undo", "receipt": self.orch.outbox.execute(**common)}
+            return {"effect_key": f"{key}:undo", "receipt": self.outbox.simulate(**common), "simulated": True}
+        return {"effect_key": f"{key}:undo", "receipt": self.outbox.execute(**common)}
 
     def _finish(self, t: _Task) -> str:
         fe = t.wf.foreach if t.row["template"] == "main" else None
@@ -404,10 +432,10 @@ class TaskRunner:
                 for n, item in enumerate(items):
                     if not isinstance(item, dict) or fe.key not in item:
                         raise WorkflowError(f"foreach {fe.name}: item {n} has no {fe.key!r} to name its task", field=fe.key)
-                    self.orch.broker.enqueue(run_id=t.run_id, name=f"{fe.name}:{item[fe.key]}", template=fe.name,
+                    self.broker.enqueue(run_id=t.run_id, name=f"{fe.name}:{item[fe.key]}", template=fe.name,
                                              agent=agent, item=item, connectors=connectors,
                                              priority=int(t.run["priority"]), parent_id=t.id)
-            self.orch.broker.finish(t.row, "succeeded", owner=self.owner, actor=f"worker:{self.owner}")
+            self.broker.finish(t.row, "succeeded", owner=self.owner, actor=f"worker:{self.owner}")
         return "succeeded"
 
 

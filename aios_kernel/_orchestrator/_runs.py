@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from .._store import _json
+from .._errors import NotFoundError
+from .._store import Store, _json
 
 if TYPE_CHECKING:
     import polars as pl
@@ -25,6 +26,17 @@ def _badge(status: str) -> str:
 
 def _conf(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+def run_row(store: Store, run_id: str) -> dict[str, Any]:
+    """The ``runs`` row of ``run_id`` with params and allowance parsed; an unknown id is a NotFoundError."""
+    row = store.one("SELECT * FROM runs WHERE id=?", (run_id,))
+    if row is None:
+        raise NotFoundError(f"no run {run_id!r}; `%aios runs` lists the recent ones", id=run_id)
+    d = dict(row)
+    d["params"] = _json.loads(d["params"])
+    d["allowance"] = _json.loads(d["allowance"])
+    return d
 
 
 class Task:

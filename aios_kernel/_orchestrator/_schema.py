@@ -1,4 +1,4 @@
-"""The ``orchestrator`` component: runs, the task queue, step checkpoints, the outbox, approvals, spans.
+"""The ``orchestrator`` component: runs, the task queue, step checkpoints, the outbox.
 
 Every table here except ``heartbeats`` is a projection of events, so the
 history of a run (who did what, when, with which agent version) is in the
@@ -8,17 +8,19 @@ hash-chained log and the tables can be rebuilt from it. Table names avoid
 Event types and what they write:
 
 ========================  ==================================================
-run.submitted/.rejected   ``runs`` row and the run's span
-run.status                run status, error, end of the run span
+run.submitted/.rejected   ``runs`` row
+run.status                run status and error
 run.allowance             budget raised by a "continue" decision
-task.*                    the ``queue`` row's state machine and the task span
-step.completed            the checkpoint (``step_rows``, read through the ``steps`` view; also the step's span)
-step.failed               an error span (the checkpoint is unchanged)
+task.*                    the ``queue`` row's state machine
+step.completed            the checkpoint (``step_rows``, read through the ``steps`` view)
 step.compensated          an ``undo`` row in ``steps``
-effect.*                  the ``outbox`` row; connector spans
-approval.*                ``approvals`` rows
-model.called              a model span with tokens, CPU-seconds and cost
+effect.*                  the ``outbox`` row
 ========================  ==================================================
+
+Spans of these events are observability's (``aios_kernel._observability._schema``),
+approvals the policy's. A decision (``approval.decided``) is the policy's event; the
+orchestrator's reaction to it puts the waiting task back in the queue, in the
+decision's transaction (see ``_reactions``).
 """
 
 from __future__ import annotations
@@ -71,32 +73,14 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_status ON outbox(status);
 CREATE INDEX outbox_run ON outbox(run_id);
-CREATE TABLE approvals (
-    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id TEXT NOT NULL, step TEXT NOT NULL,
-    kind TEXT NOT NULL, action TEXT, title TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '{}',
-    why TEXT NOT NULL DEFAULT '{}', evidence TEXT NOT NULL DEFAULT '[]', cost TEXT NOT NULL DEFAULT '{}',
-    options TEXT NOT NULL DEFAULT '[]', status TEXT NOT NULL, decision TEXT, choice TEXT, edits TEXT,
-    reason TEXT, decided_by TEXT, deferred_until TEXT, created_at TEXT NOT NULL, decided_at TEXT,
-    event_seq INTEGER NOT NULL REFERENCES events(seq)
-);
-CREATE INDEX approvals_status ON approvals(status, created_at);
-CREATE INDEX approvals_task ON approvals(task_id);
-CREATE TABLE spans (
-    id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, parent_id TEXT, kind TEXT NOT NULL, name TEXT NOT NULL,
-    start_at TEXT NOT NULL, end_at TEXT, status TEXT NOT NULL, agent TEXT, agent_version TEXT, tier TEXT,
-    tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
-    cpu_s REAL NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0,
-    input_ref TEXT, output_ref TEXT, attrs TEXT NOT NULL DEFAULT '{}',
-    event_seq INTEGER NOT NULL REFERENCES events(seq)
-);
-CREATE INDEX spans_trace ON spans(trace_id, start_at);
-CREATE INDEX spans_kind ON spans(kind, start_at);
 -- Liveness only, not history: a heartbeat every few seconds as an event would
 -- flood the log, and losing one merely lets a lease lapse a little sooner.
 CREATE TABLE heartbeats (task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
 """
 
-orchestrator = component("orchestrator", tables=["runs", "queue", "step_rows", "outbox", "approvals", "spans"])
+orchestrator = component("orchestrator", tables=["runs", "queue", "step_rows", "outbox"])
+# Stores made before the policy and observability components existed got ``approvals`` and ``spans``
+# from this migration; those components now own them (created IF NOT EXISTS, same columns).
 orchestrator.add_migration(Migration(1, "runs_queue_outbox_approvals_spans", DDL))
 # A step's checkpoint row is also its span (the trace reads both tables), the table has no rowid
 # (its key is the only index) and the queue row is not touched per step: each step writes one
@@ -157,27 +141,6 @@ def _sync_cursor(conn: sqlite3.Connection, task_id: str) -> None:
                  " WHERE id=?", (task_id, task_id))
 
 
-def _span(conn: sqlite3.Connection, event: Event, span: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO spans(id, trace_id, parent_id, kind, name, start_at, end_at, status, agent, agent_version,"
-        " tier, tokens_in, tokens_out, cpu_s, cost, input_ref, output_ref, attrs, event_seq)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (span["id"], span["trace_id"], span.get("parent_id"), span["kind"], span["name"], span.get("start_at") or event.at,
-         span.get("end_at"), span.get("status", "ok"), span.get("agent"), span.get("agent_version"), span.get("tier"),
-         int(span.get("tokens_in", 0)), int(span.get("tokens_out", 0)), float(span.get("cpu_s", 0.0)),
-         float(span.get("cost", 0.0)), span.get("input_ref"), span.get("output_ref"), _j(span.get("attrs", {})), event.seq),
-    )
-
-
-def _end_span(conn: sqlite3.Connection, event: Event, span_id: str, status: str, attrs: dict[str, Any] | None = None) -> None:
-    conn.execute("UPDATE spans SET end_at=?, status=?, event_seq=? WHERE id=?", (event.at, status, event.seq, span_id))
-    if attrs:
-        row = conn.execute("SELECT attrs FROM spans WHERE id=?", (span_id,)).fetchone()
-        if row is not None:
-            merged = {**_json.loads(row[0]), **attrs}
-            conn.execute("UPDATE spans SET attrs=? WHERE id=?", (_j(merged), span_id))
-
-
 # -- runs ----------------------------------------------------------------------------------
 
 
@@ -194,9 +157,6 @@ def _run_submitted(conn: sqlite3.Connection, event: Event) -> None:
          p.get("parent_run_id"), p.get("from_step"), p.get("error"), event.at, event.at,
          event.at if rejected else None, event.seq),
     )
-    _span(conn, event, {"id": _id(event), "trace_id": _id(event), "kind": "run", "name": p["workflow"],
-                        "status": "error" if rejected else "running", "end_at": event.at if rejected else None,
-                        "attrs": {"mode": p.get("mode", "live"), **({"error": p["error"]} if rejected else {})}})
 
 
 @orchestrator.projector("run.status")
@@ -206,11 +166,6 @@ def _run_status(conn: sqlite3.Connection, event: Event) -> None:
     finished = event.at if status in TERMINAL else None
     conn.execute("UPDATE runs SET status=?, error=?, updated_at=?, finished_at=?, event_seq=? WHERE id=?",
                  (status, p.get("error"), event.at, finished, event.seq, _id(event)))
-    if status in TERMINAL or status == "waiting_approval":
-        span_status = {"succeeded": "ok", "waiting_approval": "waiting"}.get(status, "error" if status == "failed" else status)
-        _end_span(conn, event, _id(event), span_status, {"error": p["error"]} if p.get("error") else None)
-    else:
-        conn.execute("UPDATE spans SET end_at=NULL, status='running', event_seq=? WHERE id=?", (event.seq, _id(event)))
 
 
 @orchestrator.projector("run.allowance")
@@ -232,8 +187,6 @@ def _task_enqueued(conn: sqlite3.Connection, event: Event) -> None:
          _j(p.get("connectors", [])), p.get("priority", 0), p.get("not_before", 0.0), p["max_attempts"],
          event.at, event.at, event.seq),
     )
-    _span(conn, event, {"id": _id(event), "trace_id": p["run_id"], "parent_id": p.get("parent_id") or p["run_id"],
-                        "kind": "task", "name": p["name"], "status": "pending", "agent": p["agent"]})
 
 
 @orchestrator.projector("task.leased")
@@ -246,7 +199,6 @@ def _task_leased(conn: sqlite3.Connection, event: Event) -> None:
 @orchestrator.projector("task.started")
 def _task_started(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute("UPDATE queue SET status='running', updated_at=?, event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
-    conn.execute("UPDATE spans SET status='running', event_seq=? WHERE id=?", (event.seq, _id(event)))
 
 
 @orchestrator.projector("task.waiting")
@@ -255,7 +207,6 @@ def _task_waiting(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute("UPDATE queue SET status='waiting_approval', approval_id=?, error=?, owner=NULL, lease_until=NULL,"
                  " updated_at=?, event_seq=? WHERE id=?",
                  (event.payload["approval_id"], event.payload.get("reason"), event.at, event.seq, _id(event)))
-    conn.execute("UPDATE spans SET status='waiting', event_seq=? WHERE id=?", (event.seq, _id(event)))
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
     _sync_cursor(conn, _id(event))
 
@@ -286,8 +237,6 @@ def _task_finished(conn: sqlite3.Connection, event: Event) -> None:
                  " attempts=attempts+?, updated_at=?, event_seq=? WHERE id=?",
                  (p["status"], p.get("error"), p.get("error_type"), int(p.get("dead_letter", False)),
                   int(p.get("failed_attempt", False)), event.at, event.seq, _id(event)))
-    span_status = {"succeeded": "ok", "failed": "error"}.get(p["status"], p["status"])
-    _end_span(conn, event, _id(event), span_status, {"error": p["error"]} if p.get("error") else None)
     conn.execute("DELETE FROM heartbeats WHERE task_id=?", (_id(event),))
     _sync_cursor(conn, _id(event))
 
@@ -297,7 +246,6 @@ def _task_requeued(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute("UPDATE queue SET status='pending', attempts=0, dead_letter=0, error=NULL, error_type=NULL, cursor=0,"
                  " generation=generation+1, not_before=0, updated_at=?, event_seq=? WHERE id=?", (event.at, event.seq, _id(event)))
     conn.execute("DELETE FROM step_rows WHERE task_id=?", (_id(event),))
-    conn.execute("UPDATE spans SET end_at=NULL, status='pending', event_seq=? WHERE id=?", (event.seq, _id(event)))
 
 
 # -- steps (checkpoints) ---------------------------------------------------------------------
@@ -326,15 +274,6 @@ def _step_done(conn: sqlite3.Connection, event: Event) -> None:
         raise LeaseLostError.of(task_id, conn.execute("SELECT owner, status FROM queue WHERE id=?", (task_id,)).fetchone())
 
 
-@orchestrator.projector("step.failed")
-def _step_failed(conn: sqlite3.Connection, event: Event) -> None:
-    p = event.payload
-    _span(conn, event, {"id": p["span_id"], "trace_id": p["run_id"], "parent_id": _id(event), "kind": "step",
-                        "name": p["name"], "start_at": p.get("started_at"), "end_at": event.at, "status": "error",
-                        "agent": p.get("agent"), "agent_version": p.get("version"),
-                        "attrs": {"error": p["error"], "error_type": p["error_type"], "attempt": p.get("attempt")}})
-
-
 # -- the outbox --------------------------------------------------------------------------------
 
 
@@ -348,10 +287,6 @@ def _effect_intended(conn: sqlite3.Connection, event: Event) -> None:
         " error=NULL, event_seq=excluded.event_seq",
         (p["key"], p["run_id"], p["task_id"], p["step"], p["connector"], p["action"], _j(p["payload"]), status, event.at, event.seq),
     )
-    if status == "simulated":
-        _span(conn, event, {"id": p["span_id"], "trace_id": p["run_id"], "parent_id": p.get("parent_span"), "kind": "connector",
-                            "name": f"{p['connector']}.{p['action']}", "end_at": event.at, "status": "simulated",
-                            "input_ref": f"outbox:{p['key']}", "attrs": {"key": p["key"]}})
 
 
 @orchestrator.projector("effect.applied", "effect.failed")
@@ -361,56 +296,27 @@ def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute("UPDATE outbox SET status=?, result=?, error=?, reconciled=?, applied_at=?, event_seq=? WHERE key=?",
                  ("applied" if ok else "failed", _j(p.get("result")), p.get("error"), int(p.get("reconciled", False)),
                   event.at if ok else None, event.seq, p["key"]))
-    row = conn.execute("SELECT run_id, connector, action FROM outbox WHERE key=?", (p["key"],)).fetchone()
-    if row is not None:
-        _span(conn, event, {"id": p["span_id"], "trace_id": row[0], "parent_id": p.get("parent_span"), "kind": "connector",
-                            "name": f"{row[1]}.{row[2]}", "start_at": p.get("started_at"), "end_at": event.at,
-                            "status": "ok" if ok else "error", "input_ref": f"outbox:{p['key']}",
-                            "attrs": {"key": p["key"], "reconciled": bool(p.get("reconciled")),
-                                      **({"error": p["error"]} if p.get("error") else {})}})
 
 
-# -- approvals ---------------------------------------------------------------------------------
+# -- reactions to other layers' events -----------------------------------------------------
 
 
-@orchestrator.projector("approval.requested")
-def _approval_requested(conn: sqlite3.Connection, event: Event) -> None:
-    p = event.payload
-    conn.execute(
-        "INSERT INTO approvals(id, run_id, task_id, step, kind, action, title, payload, why, evidence, cost, options, status,"
-        " created_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
-        (_id(event), p["run_id"], p["task_id"], p["step"], p["kind"], p.get("action"), p["title"], _j(p.get("payload", {})),
-         _j(p.get("why", {})), _j(p.get("evidence", [])), _j(p.get("cost", {})), _j(p.get("options", [])), event.at, event.seq),
-    )
+@orchestrator.reaction("approval.decided")
+def _carry_on_after_a_decision(store: Any, event: Event) -> None:
+    """A decision puts the task that waited on it back in the queue, in the decision's transaction.
 
+    "Continue" at a budget also raises the run's allowance by one budget's
+    worth. The next worker to look (the kernel's, ``aios resume``, a headless
+    run) carries the run on.
+    """
+    from .._policy import ApprovalBook, extend
+    from ._broker import Broker
 
-@orchestrator.projector("approval.decided")
-def _approval_decided(conn: sqlite3.Connection, event: Event) -> None:
-    p = event.payload
-    conn.execute("UPDATE approvals SET status=?, decision=?, choice=?, edits=?, reason=?, decided_by=?, decided_at=?,"
-                 " event_seq=? WHERE id=?",
-                 (p["status"], p["decision"], p.get("choice"), _j(p.get("edits")), p.get("reason"), event.actor, event.at,
-                  event.seq, _id(event)))
-
-
-@orchestrator.projector("approval.deferred")
-def _approval_deferred(conn: sqlite3.Connection, event: Event) -> None:
-    conn.execute("UPDATE approvals SET status='deferred', deferred_until=?, reason=?, event_seq=? WHERE id=?",
-                 (event.payload.get("until"), event.payload.get("reason"), event.seq, _id(event)))
-
-
-# -- model calls -------------------------------------------------------------------------------
-
-
-@orchestrator.projector("model.called")
-def _model_called(conn: sqlite3.Connection, event: Event) -> None:
-    p = event.payload
-    _span(conn, event, {
-        "id": p["span_id"], "trace_id": p.get("trace_id") or "adhoc", "parent_id": p.get("parent_span"), "kind": "model",
-        "name": f"{p['tier']}:{p['purpose']}", "start_at": p.get("started_at"), "end_at": event.at,
-        "status": "ok" if not p.get("fallback_reason") else "fallback", "agent": p.get("agent"),
-        "agent_version": p.get("agent_version"), "tier": p["tier"], "tokens_in": p.get("tokens_in", 0),
-        "tokens_out": p.get("tokens_out", 0), "cpu_s": p.get("cpu_s", 0.0), "cost": p.get("cost", 0.0),
-        "input_ref": p.get("prompt_hash"),
-        "attrs": {k: p[k] for k in ("model", "n", "cached", "fallback_reason", "wall_s", "workflow") if p.get(k) is not None},
-    })
+    approval = ApprovalBook(store).get(_id(event))
+    decision = event.payload.get("choice") or event.payload["decision"]
+    if approval.kind == "budget" and decision == "continue":
+        row = store.one("SELECT allowance FROM runs WHERE id=?", (approval.run_id,))
+        allowance = extend(_json.loads(row["allowance"]) if row else {}, approval.payload.get("breaches", []))
+        store.emit("run.allowance", f"run:{approval.run_id}", {"allowance": allowance, "approval_id": approval.id},
+                   actor=event.actor, correlation_id=approval.run_id)
+    Broker(store).resume(approval.task_id, approval_id=approval.id, decision=decision, actor=event.actor)

@@ -4,10 +4,10 @@ An approval carries everything needed to decide without digging: *what* will
 happen (the exact rendered action payload), *why* (agent and version,
 confidence, the policy rule), the *evidence* (memory snippets with their
 provenance, untrusted content flagged), the *cost* so far, and the
-*options*. Deciding is one transaction that records the decision and puts
-the waiting task back in the queue; the run continues on the next
-``run_pending()`` / ``aios resume``. A decision is final: deciding again is
-a StateError, and nothing is applied twice.
+*options*. Deciding records one event, ``approval.decided``, and nothing
+else: the orchestrator reacts to it in the same transaction (the waiting task
+goes back in the queue) and a worker carries the run on. A decision is final:
+deciding again is a StateError, and nothing is applied twice.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._errors import NotFoundError, StateError, ValidationError
+from .._evidence import flagged, untrusted
 from .._ids import new_id
 from .._store import Store, _json
 from ._autonomy import category
@@ -106,12 +107,12 @@ class Approval:
     @property
     def untrusted(self) -> bool:
         """True when any evidence is untrusted outside content (e.g. a flagged e-mail)."""
-        return any(e.get("untrusted") for e in self.evidence)
+        return untrusted(self.evidence)
 
     @property
     def flagged(self) -> bool:
         """True when evidence was flagged as a prompt injection: never acted on without you."""
-        return any("prompt_injection" in (e.get("flags") or []) for e in self.evidence)
+        return flagged(self.evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_book"}
@@ -155,9 +156,8 @@ class Approval:
 class ApprovalBook:
     """The approvals of one workspace: ``wb.approvals``."""
 
-    def __init__(self, store: Store, broker: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.broker = broker
 
     # -- creating (the runner) -----------------------------------------------------------------
 
@@ -224,11 +224,23 @@ class ApprovalBook:
                        f"<td>{html.escape(a.title)}</td><td>{'⚠ untrusted' if a.untrusted else ''}</td></tr>" for a in items)
         return f"<b>{len(items)} pending approval(s)</b><table>{rows}</table>"
 
+    def version(self) -> tuple[int, int]:
+        """(approvals, newest change): moves on every request, decision or deferral (what a view polls)."""
+        row = self.store.one("SELECT count(*), coalesce(max(event_seq), 0) FROM approvals")
+        return int(row[0]), int(row[1])
+
+    def recent_decisions(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The last decided approvals, newest first, without their payloads."""
+        rows = self.store.query("SELECT id, run_id, kind, action, title, status, decision, choice, reason, decided_by,"
+                                " decided_at FROM approvals WHERE decided_at IS NOT NULL ORDER BY decided_at DESC, rowid DESC"
+                                " LIMIT ?", (int(limit),))
+        return [dict(r) for r in rows]
+
     # -- deciding ------------------------------------------------------------------------------
 
     def decide(self, approval_id: str, *, status: str, decision: str, choice: str | None = None,
                edits: dict[str, Any] | None = None, reason: str | None = None, by: str = "operator") -> None:
-        """Record a decision and requeue the waiting task, in one transaction; a second decision is refused."""
+        """Record a decision (``approval.decided``); a second decision is refused."""
         with self.store.atomic():
             current = self.get(approval_id)
             if not current.is_open:
@@ -241,14 +253,6 @@ class ApprovalBook:
             self.store.emit("approval.decided", f"approval:{approval_id}", {
                 "status": status, "decision": decision, "choice": choice, "edits": edits, "reason": reason},
                 actor=by, correlation_id=current.run_id)
-            if current.kind == "budget" and choice == "continue":
-                from ._budgets import extend
-
-                run = self.store.one("SELECT allowance FROM runs WHERE id=?", (current.run_id,))
-                allowance = extend(_json.loads(run["allowance"]) if run else {}, current.payload.get("breaches", []))
-                self.store.emit("run.allowance", f"run:{current.run_id}", {"allowance": allowance, "approval_id": approval_id},
-                                actor=by, correlation_id=current.run_id)
-            self.broker.resume(current.task_id, approval_id=approval_id, decision=choice or decision, actor=by)
 
     def defer(self, approval: Approval, *, until: str | None, reason: str, by: str) -> None:
         with self.store.atomic():

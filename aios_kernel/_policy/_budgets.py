@@ -57,14 +57,11 @@ class Breach:
 
 def spent(store: Store, *, run_id: str | None = None, day: str | None = None) -> Spent:
     """Model spending of one run, or of one UTC day (``YYYY-MM-DD``)."""
-    if run_id is not None:
-        row = store.one("SELECT sum(tokens_in + tokens_out), sum(cpu_s), sum(cost) FROM spans WHERE trace_id=? AND kind='model'",
-                        (run_id,))
-    else:
+    from .._observability import model_spending
+
+    if run_id is None:
         day = day or utcnow().strftime("%Y-%m-%d")
-        row = store.one("SELECT sum(tokens_in + tokens_out), sum(cpu_s), sum(cost) FROM spans WHERE kind='model'"
-                        " AND start_at >= ? AND start_at < ?", (day, day + "T99"))
-    return Spent(int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0))
+    return Spent(*model_spending(store, run_id=run_id, day=day))
 
 
 def limits(config: Any, workflow: str) -> dict[str, dict[str, float]]:

@@ -2,10 +2,19 @@
 
 A component (``core``, ``entities``, ``memory``, ``orchestrator`` ...) owns some
 tables. It declares its migrations as an ordered list of numbered, named steps
-and the projector of each event type it owns. The store runs every registered
-component's pending migrations on open, each in its own transaction, and
-records them; a store whose recorded version of a component is newer than the
-code knows is refused.
+and a projector for each event type that changes its tables. Several
+components may project the same event into their own tables (a run's event
+writes the orchestrator's ``runs`` row and observability's span), in the
+order the components registered. The store runs every registered component's
+pending migrations on open, each in its own transaction, and records them; a
+store whose recorded version of a component is newer than the code knows is
+refused.
+
+A *reaction* is how a layer carries on after another layer's event without
+that layer knowing it: ``fn(store, event)`` runs when the event is emitted,
+in its transaction, and may emit events of its own (the orchestrator requeues
+a task when the policy records a decision). Reactions never run during a
+rebuild: the events they emitted are in the log already.
 
 Components register at import of their ``_schema`` module, which must stay
 free of heavy imports.
@@ -16,13 +25,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._events import Event
 
 Projector = Callable[[sqlite3.Connection, "Event"], None]
 """Applies one event to the projection tables, inside the event's transaction."""
+
+Reaction = Callable[[Any, "Event"], None]
+"""``fn(store, event)``: carries on after an event, in its transaction, by emitting more events."""
 
 
 @dataclass(frozen=True)
@@ -64,21 +76,34 @@ class Component:
         self.migrations.append(migration)
 
     def projector(self, *event_types: str) -> Callable[[Projector], Projector]:
-        """Decorator registering ``fn`` as the projector of ``event_types``."""
+        """Decorator registering ``fn`` as this component's projector of ``event_types``."""
 
         def register(fn: Projector) -> Projector:
             for event_type in event_types:
-                if event_type in _PROJECTORS:
-                    raise ValueError(f"event type {event_type!r} already has a projector")
+                if event_type in self.projectors:
+                    raise ValueError(f"{self.name}: event type {event_type!r} already has a projector here")
                 self.projectors[event_type] = fn
-                _PROJECTORS[event_type] = fn
+                _PROJECTORS.setdefault(event_type, []).append(fn)
+                _COMBINED.pop(event_type, None)
+            return fn
+
+        return register
+
+    def reaction(self, *event_types: str) -> Callable[[Reaction], Reaction]:
+        """Decorator registering ``fn(store, event)`` to run when one of ``event_types`` is emitted."""
+
+        def register(fn: Reaction) -> Reaction:
+            for event_type in event_types:
+                _REACTIONS.setdefault(event_type, []).append(fn)
             return fn
 
         return register
 
 
 _COMPONENTS: dict[str, Component] = {}
-_PROJECTORS: dict[str, Projector] = {}
+_PROJECTORS: dict[str, list[Projector]] = {}
+_COMBINED: dict[str, Projector] = {}
+_REACTIONS: dict[str, list[Reaction]] = {}
 
 
 def component(name: str, *, tables: list[str] | None = None) -> Component:
@@ -94,4 +119,21 @@ def components() -> dict[str, Component]:
 
 
 def projector_for(event_type: str) -> Projector | None:
-    return _PROJECTORS.get(event_type)
+    """Every component's projector of ``event_type`` as one function (None: the type is unknown)."""
+    combined = _COMBINED.get(event_type)
+    if combined is None:
+        fns = tuple(_PROJECTORS.get(event_type, ()))
+        if not fns:
+            return None
+        if len(fns) == 1:
+            combined = fns[0]
+        else:
+            def combined(conn: sqlite3.Connection, event: Event, _fns: tuple[Projector, ...] = fns) -> None:
+                for fn in _fns:
+                    fn(conn, event)
+        _COMBINED[event_type] = combined
+    return combined
+
+
+def reactions_for(event_type: str) -> list[Reaction]:
+    return _REACTIONS.get(event_type, [])

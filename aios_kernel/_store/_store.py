@@ -25,7 +25,7 @@ from .._errors import StoreCorruptError, StoreError, StoreVersionError, Validati
 from .._ids import iso, new_id
 from . import _events
 from ._events import Event
-from ._schema import Component, components, projector_for
+from ._schema import Component, components, projector_for, reactions_for
 
 APPLICATION_ID = 0x41494F53  # "AIOS": tells our files from other SQLite files
 BUSY_TIMEOUT_S = 60.0
@@ -217,11 +217,14 @@ class Store:
         if not entity or ":" not in entity:
             raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
         ev_id, at, payload = new_id("ev"), at or iso(), payload or {}
+        reactions = reactions_for(type)
 
         def write(conn: sqlite3.Connection) -> Event:
             event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
                                    correlation_id=correlation_id, cause_id=cause_id)
             projector(conn, event)
+            for react in reactions:
+                react(self, event)
             return event
 
         with self._lock:
@@ -240,13 +243,16 @@ class Store:
         return event
 
     def events(self, *, type: str | None = None, entity: str | None = None, since_seq: int = 0,
-               correlation_id: str | None = None) -> list[Event]:
-        """Events in order, optionally filtered."""
+               correlation_id: str | None = None, types: tuple[str, ...] = ()) -> list[Event]:
+        """Events in order, optionally filtered (``types``: any of these)."""
         clauses, params = ["seq > ?"], [since_seq]
         for col, val in (("type", type), ("entity", entity), ("correlation_id", correlation_id)):
             if val is not None:
                 clauses.append(f"{col} = ?")
                 params.append(val)
+        if types:
+            clauses.append(f"type IN ({','.join('?' * len(types))})")
+            params.extend(types)
         return list(_events.iter_events(self.conn, " AND ".join(clauses), tuple(params)))
 
     def last_seq(self) -> int:
@@ -264,6 +270,10 @@ class Store:
     def scalar(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def reader(self) -> StoreReader:
+        """A read-only view of this store (queries and events, no writes) to hand to code that must not write."""
+        return StoreReader(self)
 
     # -- schema ------------------------------------------------------------------------
 
@@ -361,6 +371,35 @@ class Store:
             target.close()
         tmp.rename(dest)
         return dest
+
+
+class StoreReader:
+    """Reads of a :class:`Store` and nothing else (what agents get: their writes are their results)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def path(self) -> Path:
+        return self._store.path
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self._store.query(_reading(sql), params)
+
+    def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return self._store.one(_reading(sql), params)
+
+    def scalar(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
+        return self._store.scalar(_reading(sql), params)
+
+    def events(self, **filters: Any) -> list[Event]:
+        return self._store.events(**filters)
+
+
+def _reading(sql: str) -> str:
+    if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+        raise ValidationError("this store is read-only here: only SELECT (or WITH ... SELECT) statements", field="sql")
+    return sql
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -105,6 +105,8 @@ SCHEMA: dict[str, Any] = {
         "backoff_max_s": _s(NUMBER, 30.0, "longest retry delay"),
         "max_wait_s": _s(NUMBER, 60.0, "how long run_pending waits for delayed tasks to come due"),
         "retriever": _s(str, "auto", "evidence search: memory (wb.memory), keyword, or auto", ("auto", "memory", "keyword")),
+        "background": _s(bool, True, "a kernel with the extension loaded carries runs on in a background thread"),
+        "worker_poll_s": _s(NUMBER, 1.0, "how often the background worker looks for due work"),
         "concurrency": {
             "agents": {"*": _s(int, 0, "tasks of this agent running at once (0: no limit)")},
             "connectors": {"*": _s(int, 0, "tasks using this connector running at once (0: no limit)")},

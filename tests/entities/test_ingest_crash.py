@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aios_kernel import Workbench
-from aios_kernel._workbench import ENTITY_TABLES
+from aios_kernel._entities import ENTITY_TABLES
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
