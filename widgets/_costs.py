@@ -75,7 +75,7 @@ class CostMeter(WorkbenchWidget):
     data = t.Dict().tag(sync=True)
 
     def probe(self) -> Any:
-        return trace_version(self._reader), checkpoints_version(self._reader), runs_version(self._reader)
+        return trace_version(self._reader)[1], checkpoints_version(self._reader)[1], runs_version(self._reader)
 
     def refresh(self) -> None:
         self.data = spending(self._reader, self._wb.config)

@@ -19,7 +19,7 @@ import traitlets as t
 
 from aios_kernel._errors import AiosError, StateError, ValidationError
 
-from aios_kernel._orchestrator import effects_by_key, runs_by_id
+from aios_kernel._orchestrator import effects_by_key, effects_version, runs_by_id
 
 from . import _cards
 from ._base import WorkbenchWidget, asset, jsonable
@@ -93,7 +93,8 @@ class ApprovalInbox(WorkbenchWidget):
         return ApprovalBook(self._reader)
 
     def probe(self) -> Any:
-        return self._book().version()
+        # decisions, and the effects a worker carries out after them (a decided card shows its effect)
+        return (*self._book().version(), effects_version(self._reader))
 
     def refresh(self) -> None:
         book = self._book()
@@ -121,7 +122,7 @@ class ApprovalInbox(WorkbenchWidget):
             self.pending_count = sum(1 for a in open_ if a.status == "pending")
             self.deferred_count = len(open_) - self.pending_count
             self.last_decision = jsonable(_last(last[0])) if last else {}
-            self.version = int(self._seen[1]) if self._seen else 0
+            self.version = int(max(self._seen[1:])) if self._seen else 0
 
     # -- operations from the front-end ------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from ._reads import (
     checkpoints_version,
     effect_counts,
     effects_by_key,
+    effects_version,
     recent_runs,
     run_counts,
     run_summary,
@@ -23,5 +24,5 @@ from ._workflow import REQUIRED, ForEach, Param, Step, Workflow
 
 __all__ = ["IN_PROCESS", "REQUIRED", "BackgroundWorker", "Broker", "ForEach", "Orchestrator", "Param", "Plan", "Planner",
            "ReplayDiff", "ResumeReport", "Run", "RunList", "Step", "Task", "Workflow", "checkpoint", "checkpoints_version",
-           "effect_counts", "effects_by_key", "get_workflow", "recent_runs", "register_workflow", "replay_events", "replay_run",
+           "effect_counts", "effects_by_key", "effects_version", "get_workflow", "recent_runs", "register_workflow", "replay_events", "replay_run",
            "replay_steps", "run_counts", "run_summary", "runs_by_id", "runs_version", "workflows"]

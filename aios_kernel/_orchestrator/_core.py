@@ -135,18 +135,9 @@ class Orchestrator:
 
     def run(self, workflow: str, params: dict[str, Any] | None = None, idempotency_key: str | None = None,
             **kwargs: Any) -> Run:
-        """Submit and run until the run is done or waits for approval (whoever in this process runs its tasks)."""
+        """Submit and run until the run is done or waits for approval."""
         run = self.submit(workflow, params, idempotency_key, **kwargs)
         self.run_pending(run_id=run.id)
-        deadline = time.monotonic() + self.max_wait_s
-        while time.monotonic() < deadline:
-            counts = self.broker.counts(run.id)
-            if not (counts.get("leased") or counts.get("running")):
-                break
-            # Another worker holds a task of this run (the background worker, or another process): let it finish.
-            with IN_PROCESS:
-                time.sleep(0.02)
-            self.run_pending(run_id=run.id)
         return run
 
     # -- running -----------------------------------------------------------------------------------
@@ -156,9 +147,23 @@ class Orchestrator:
         """Run due tasks (of one run, or all) until none is left; returns how many were run.
 
         With ``wait``, delayed tasks (retries after backoff) are waited for, up to
-        ``[orchestrator] max_wait_s`` at a time. ``stop`` is asked between tasks.
+        ``[orchestrator] max_wait_s`` at a time, and so are tasks of ``run_id`` that
+        another worker of this process holds (the background worker): when this
+        returns, the run is done or waits for a person. ``stop`` is asked between tasks.
         """
         self.recover()
+        done = self._run_due(run_id, max_tasks, wait, stop)
+        deadline = time.monotonic() + self.max_wait_s
+        while run_id is not None and wait and not stop() and time.monotonic() < deadline:
+            counts = self.broker.counts(run_id)
+            if not (counts.get("leased") or counts.get("running")):
+                break
+            with IN_PROCESS:  # the other worker's task ends before this lock is ours
+                time.sleep(0.02)
+            done += self._run_due(run_id, max_tasks, wait, stop)
+        return done
+
+    def _run_due(self, run_id: str | None, max_tasks: int | None, wait: bool, stop: Callable[[], bool]) -> int:
         done = 0
         idle_since = time.monotonic()
         while (max_tasks is None or done < max_tasks) and not stop():

@@ -83,6 +83,11 @@ def effects_by_key(store: Any, keys: list[str], *, payload: bool = False) -> dic
     return out
 
 
+def effects_version(store: Any) -> int:
+    """Moves whenever a side effect is intended, applied, failed or simulated."""
+    return int(store.scalar("SELECT coalesce(max(event_seq), 0) FROM outbox") or 0)
+
+
 def effect_counts(store: Any) -> dict[str, int]:
     """Side effects by outbox status (applied, intended, failed, simulated)."""
     return {r[0]: int(r[1]) for r in store.query("SELECT status, count(*) FROM outbox GROUP BY 1")}

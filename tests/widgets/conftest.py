@@ -59,9 +59,11 @@ def aws(approvals_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def awb(aws: Path) -> Iterator[Any]:
+    """The workbench as a kernel has it: with its background worker running (it carries runs on after decisions)."""
     from aios_kernel import Workbench
 
     w = Workbench.open(aws)
+    w.worker.start()
     yield w
     w.close()
 

@@ -24,11 +24,16 @@ def _first(w, fmt):
 
 
 def _click(w, op, **args):
-    """What the front-end does: set the synced ``request`` trait."""
+    """What the front-end does: set the synced ``request`` trait; then the worker carries the run on and the poll shows it."""
     nonce = f"n{time.monotonic_ns()}"
     w.request = {"op": op, "nonce": nonce, **args}
     assert w.reply["nonce"] == nonce
-    return w.reply
+    reply = w.reply
+    worker = getattr(w.wb, "worker", None)
+    if worker is not None and worker.running:
+        assert worker.wait_idle(60)
+        w.poll()
+    return reply
 
 
 def test_one_card_per_pending_approval_with_what_why_evidence_cost(awb, close_widgets):
@@ -206,6 +211,7 @@ def test_budget_options_are_chosen_by_name(demo_ws: Path, close_widgets):
     with Workbench.open(demo_ws) as wb:
         run = wb.submit("weekly_content", {}, idempotency_key="budget")
         wb.run_pending()
+        wb.worker.start()
         w = _inbox(wb, close_widgets)
         card = next(c for c in w.items if c["kind"] == "budget")
         assert card["format"] == "budget" and [o["id"] for o in card["options"]] == ["continue", "stop"]
