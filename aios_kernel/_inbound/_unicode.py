@@ -25,7 +25,8 @@ BIDI_OVERRIDE = "\u202d\u202e"
 JOINERS = "\u200c\u200d"
 
 _ZW_RE = re.compile(f"[{ZERO_WIDTH}]")
-_ZW_IN_WORD = re.compile(f"(?<=\\w)[{ZERO_WIDTH}]+(?=\\w)")
+# soft hyphens are hyphenation hints (German newsletters are full of them): removed, never counted as obfuscation
+_ZW_IN_WORD = re.compile(f"(?<=\\w)[{ZERO_WIDTH.replace(chr(0xAD), '')}]+(?=\\w)")
 _BIDI_RE = re.compile(f"[{BIDI}]")
 _TAG_RE = re.compile("[\U000e0000-\U000e007f]+")
 _VS_RE = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
@@ -83,10 +84,11 @@ def clean(text: str) -> Cleaned:
     fixed = repair_mojibake(text)
     if fixed is not None:
         text, mojibake = fixed, True
-    runs = _TAG_RE.findall(text)
+    # after a black flag U+1F3F4, tag characters spell a region flag (Scotland, Wales): emoji, not smuggling
+    runs = [m.group(0) for m in _TAG_RE.finditer(text) if text[m.start() - 1: m.start()] != "\U0001f3f4"]
     smuggled = " ".join(decode_tags(r) for r in runs).strip()
     removed["tag"] = sum(len(r) for r in runs)
-    text = _TAG_RE.sub("", text)
+    text = _TAG_RE.sub(lambda m: m.group(0) if text[m.start() - 1: m.start()] == "\U0001f3f4" else "", text)
     text, removed["control"] = _CONTROL_RE.subn("", _LINE_SEPS.sub("\n", text.replace("\r\n", "\n").replace("\r", "\n")))
     in_words = sum(len(m) for m in _ZW_IN_WORD.findall(text))
     removed["bidi_override"] = sum(text.count(c) for c in BIDI_OVERRIDE)
