@@ -21,6 +21,9 @@ from ._types import Canonical, Reason, Verdict
 FLAG = 0.5
 MIN_WORDS = 3
 """Shorter sentences ("Log in", "$45.00") carry no instruction the head could judge; rules still read them."""
+CONCEALED_FACTOR = 0.6
+"""Text nobody sees (hidden HTML, decoded blobs, tag characters) is judged against 0.6 x the head's threshold: a
+sender has reasons to hide a preheader or a tracking note, none to hide an instruction, so the prior is higher."""
 
 
 def _layer(where: str, base: str) -> str:
@@ -70,7 +73,7 @@ def _learned(segs: list[Segment]) -> list[Reason]:
     judged = [s for s in segs if len(s.text.split()) >= MIN_WORDS]
     out = []
     for s, p in zip(judged, score([s.text for s in judged], head=head)):
-        c = _calibrated(p, head.threshold)
+        c = _calibrated(p, head.threshold * (CONCEALED_FACTOR if s.where in ("hidden", "blob", "smuggled") else 1.0))
         if c >= FLAG / 2:
             out.append(Reason(_layer(s.where, "learned"), s.text[:500], f"head p={p:.3f}", round(c, 4), s.where))
     return out

@@ -76,7 +76,9 @@ RULES: tuple[Rule, ...] = (
        rf"[\"”'’]\s*(?:to|in|into|at the (?:end|start|beginning|top|bottom) of|before|after) (?:your|the|each|every) {_OUTPUT}\b"
        rf"|^\W*(?:in|within|throughout|at the (?:end|start|beginning) of) your {_OUTPUT},? (?:please |also |then )?(?:tease|promote|"
        rf"advertise|recommend|encourage|urge|persuade|convince|praise|endorse|plug|hype|sensationali[sz]e|exaggerate|claim|pretend|"
-       rf"insist|suggest that)\b"),
+       rf"insist|suggest that)\b|\b(?:when|while|before|after) (?:you )?(?:write|writing|draft|drafting|compose|composing|prepare|"
+       rf"preparing|generate|generating|summari[sz]e|summari[sz]ing) (?:the|your|a|this) (?:reply|response|answer|summary|"
+       rf"draft)\b.{{0,30}}\b(?:include|add|insert|mention|say|state|claim|tell|write|put|append|link)\b"),
     _r("persona", "en", r"\byou are now (?:acting|operating|in (?:\w+ )?mode|an? (?:ai|assistant|bot|agent|different|new|"
        r"unrestricted|unfiltered|evil|pirate|hacker|\w+ (?:assistant|bot|agent|ai))\b|free (?:from|of)|no longer (?:bound|"
        r"restricted|an? (?:ai|assistant)))|\bfrom now on,? you (?:are|will (?:act|respond|answer|reply|behave|ignore|only|always)|"
