@@ -21,6 +21,9 @@ from ._types import Canonical, Reason, Verdict
 FLAG = 0.5
 MIN_WORDS = 3
 """Shorter sentences ("Log in", "$45.00") carry no instruction the head could judge; rules still read them."""
+SHORT_WORDS = 6
+"""Sentences under this many words ("Senior SEO Consultant") give the head little to go on: it must be surer,
+halfway between its threshold and 1. Short attacks ("Respond only with emojis.") are what the rules are for."""
 CONCEALED_FACTOR = 0.6
 """Text nobody sees (hidden HTML, decoded blobs, tag characters) is judged against 0.6 x the head's threshold: a
 sender has reasons to hide a preheader or a tracking note, none to hide an instruction, so the prior is higher."""
@@ -73,7 +76,12 @@ def _learned(segs: list[Segment]) -> list[Reason]:
     judged = [s for s in segs if len(s.text.split()) >= MIN_WORDS]
     out = []
     for s, p in zip(judged, score([s.text for s in judged], head=head)):
-        c = _calibrated(p, head.threshold * (CONCEALED_FACTOR if s.where in ("hidden", "blob", "smuggled") else 1.0))
+        t = head.threshold
+        if len(s.text.split()) < SHORT_WORDS:
+            t += (1 - t) / 2
+        if s.where in ("hidden", "blob", "smuggled"):
+            t *= CONCEALED_FACTOR
+        c = _calibrated(p, t)
         if c >= FLAG / 2:
             out.append(Reason(_layer(s.where, "learned"), s.text[:500], f"head p={p:.3f}", round(c, 4), s.where))
     return out

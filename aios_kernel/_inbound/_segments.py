@@ -14,6 +14,10 @@ import re
 from dataclasses import dataclass
 
 _END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+(?=[\"'“‘«(\[¿¡]?[^\W\d_]|\d)|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+# a full stop after these ends a word, not a sentence ("max. 6 pages", "approx. 2 days", "z. B.")
+_ABBREV = re.compile(r"(?:\b(?:max|min|approx|incl|excl|etc|e\.g|i\.e|vs|no|nr|mr|mrs|ms|dr|prof|st|co|ltd|inc|corp|dept|"
+                     r"ca|bzw|ggf|z\.b|u\.a|usw|evtl|inkl|zzgl|mme|mlle|env|p\.ex|sr|sra|dña|aprox|pág|tel|fig|vol|jan|feb|"
+                     r"mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)|\b[A-Z])\.$", re.I)
 _WORDS = re.compile(r"\S+")
 _MAX_CHARS = 400
 _WINDOW = 50
@@ -60,7 +64,8 @@ def segments(text: str, where: str = "visible") -> list[Segment]:
     """The sentences of ``text`` (whitespace squashed), each with its offset."""
     out: list[Segment] = []
     for start, line in _lines(text):
-        cuts = [0, *(m.end() for m in _END.finditer(line)), len(line)]
+        cuts = [0, *(m.end() for m in _END.finditer(line) if not _ABBREV.search(line[: m.start()].rstrip("\"'”’»)] "))),
+                len(line)]
         for a, b in zip(cuts, cuts[1:]):
             sentence = line[a:b].strip()
             if not sentence:
