@@ -29,16 +29,16 @@ from ._spotlight import MARKER, Spotlight, datamark, spotlight, unmark
 from ._types import Ask, Automated, Blob, Canonical, Hidden, Image, Limits, Link, Note, Reason, Verdict
 
 __all__ = [
-    "FLAG",
-    "MARKER",
     "Ask",
     "Automated",
     "Blob",
     "Canonical",
+    "FLAG",
     "Hidden",
     "Image",
     "Limits",
     "Link",
+    "MARKER",
     "Note",
     "Reason",
     "Spotlight",

@@ -36,8 +36,10 @@ _KIND_WORDS: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(?:checking|savings|business) account\b|\b(?:wire|ach|sepa|intl\.?) (?:payment|transfer)\b|\btransaction\b", 0.35),
         (r"\b(?:you (?:sent|received|have received)|has (?:been )?(?:charged|credited|received))\b.{0,40}"
          r"(?:[$€£¥]|\b(?:usd|eur|gbp|chf)\b)\s?\d", 0.45),
-        (r"\bbooking (?:confirmation|reference|number)|\breservation (?:confirmed|number)|\byou'?re (?:all )?booked\b|"
-         r"\be-?tickets?\b|\bitinerary\b|\bcheck-?in (?:opens|online)", 0.45),
+        (r"\bbooking confirm(?:ation|ed)|\breservation (?:is )?confirm(?:ation|ed)|\byou'?re (?:all )?booked\b|"
+         r"\byour (?:booking|reservation|trip) is confirmed", 0.45),
+        (r"\b(?:booking|reservation) (?:reference|number|code)\b|\be-?tickets?\b|\bitinerary\b|\bcheck-?in (?:opens|online)|"
+         r"\bboarding pass\b", 0.4),
         (r"\b(?:sign-?in|log-?in|password|verification code|one-time (?:code|passcode)|two-factor)\b.{0,50}\b(?:detected|"
          r"changed|reset|expires|enabled|new)\b", 0.45),
         (r"\byour (?:order|parcel|package|shipment) (?:has|is|was)\b|\btrack (?:your|the) (?:parcel|package|order)", 0.45),

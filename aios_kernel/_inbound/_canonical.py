@@ -51,8 +51,10 @@ def _cut_html(html: str, limit: int) -> str:
 def history(text: str) -> tuple[str, int]:
     """The newest message of ``text`` and how many earlier ones are nested (forwards, quotes)."""
     markers = list(_HISTORY.finditer(text))
+    # a separator line followed at once by its "From: ... Sent:" block is one earlier message, not two
+    separate = [m for i, m in enumerate(markers) if i == 0 or text[markers[i - 1].end(): m.start()].strip()]
     quote_depth = max((m.group(0).count(">") for m in _QUOTED.finditer(text)), default=0)
-    depth = len(markers) + quote_depth
+    depth = len(separate) + quote_depth
     first = markers[0].start() if markers else len(text)
     quoted = _QUOTED.search(text)
     if quoted and quoted.start() < first:

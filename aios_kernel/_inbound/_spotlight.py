@@ -52,11 +52,13 @@ def unmark(marked: str, marker: str = MARKER) -> str:
 def spotlight(text: str, *, source: str = "an e-mail from outside the business", marker: str = MARKER) -> Spotlight:
     """Mark ``text`` for a prompt: the block and a preamble naming ``source``.
 
-    ``marker`` must be one non-space character that is not a letter or digit.
+    ``marker`` must be one symbol, punctuation or modifier character (never a letter, digit or space).
     """
+    import unicodedata
+
     from .._errors import ValidationError
 
-    if len(marker) != 1 or marker.isspace() or marker.isalnum():
+    if len(marker) != 1 or unicodedata.category(marker)[0] not in "SP" and unicodedata.category(marker) != "Lm":
         raise ValidationError(f"marker must be one symbol character, got {marker!r}", field="marker")
     removed = text.count(marker)
     tag = "DATA-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
