@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _AI = (r"(?:ai|a\.i\.|ki|ia|assistant|assistente|asistente|assistent(?:in)?|ai[- ]assistant|e-?mail[- ]assistant|language model|"
        r"llm|chat ?bot|chatgpt|gpt(?:-\d)?|copilot|claude|gemini|bot|agent|sprachmodell|modèle de langage|modelo de lenguaje|"
@@ -171,8 +172,17 @@ class Hit:
     words: str
 
 
+@lru_cache(maxsize=20_000)
+def _match(sentence: str) -> tuple[Hit, ...]:
+    return tuple(_scan(sentence))
+
+
 def match(sentence: str) -> list[Hit]:
-    """Every rule that matches ``sentence`` (one hit per rule name)."""
+    """Every rule that matches ``sentence`` (one hit per rule name); cached, since notices repeat their sentences."""
+    return list(_match(sentence))
+
+
+def _scan(sentence: str) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[str] = set()
     for rule in RULES:

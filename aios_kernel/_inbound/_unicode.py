@@ -141,9 +141,14 @@ def fold_confusables(text: str) -> tuple[str, list[tuple[str, str]]]:
     if text.isascii():
         return text, []
     table = _confusable_map()
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    letters = sum(1 for c in text if c.isalpha()) or 1
-    mostly_latin = latin / letters >= 0.6
+    share: list[bool] = []
+
+    def mostly_latin() -> bool:  # counted only when a word needs it: most texts never ask
+        if not share:
+            latin = sum(1 for c in text if c.isascii() and c.isalpha())
+            share.append(latin / (sum(1 for c in text if c.isalpha()) or 1) >= 0.6)
+        return share[0]
+
     pairs: list[tuple[str, str]] = []
 
     def one(m: re.Match[str]) -> str:
@@ -152,7 +157,7 @@ def fold_confusables(text: str) -> tuple[str, list[tuple[str, str]]]:
             return word
         scripts = {_script(c) for c in word if c.isalpha()} - {"COMMON", "INHERITED"}
         mixed = "LATIN" in scripts and len(scripts) > 1
-        alien = "LATIN" not in scripts and mostly_latin and all(c in table for c in word if c.isalpha())
+        alien = "LATIN" not in scripts and all(c in table for c in word if c.isalpha()) and mostly_latin()
         if not (mixed or alien):
             return word
         out = "".join(table.get(c, c) if _script(c) != "LATIN" else c for c in word)
