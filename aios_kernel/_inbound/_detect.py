@@ -76,7 +76,7 @@ def _learned(segs: list[Segment]) -> list[Reason]:
     judged = [s for s in segs if len(s.text.split()) >= MIN_WORDS]
     out = []
     for s, p in zip(judged, score([s.text for s in judged], head=head)):
-        t = head.threshold
+        t = head.threshold_for(s.text)
         if len(s.text.split()) < SHORT_WORDS:
             t += (1 - t) / 2
         if s.where in ("hidden", "blob", "smuggled"):

@@ -38,6 +38,13 @@ class Head:
     bias: float
     threshold: float
     meta: dict[str, Any]
+    other_threshold: float = 1.0
+    """For sentences not in English, where the English embedder is less sure (see :mod:`._lang`)."""
+
+    def threshold_for(self, sentence: str) -> float:
+        from ._lang import language
+
+        return self.threshold if language(sentence) == "en" else self.other_threshold
 
     def probabilities(self, vectors: Any) -> Any:
         import numpy as np
@@ -55,7 +62,8 @@ def load_head(path: str = str(HEAD_PATH)) -> Head:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         weights = np.asarray(raw["weights"], dtype=np.float64)
         head = Head(str(raw["model"]), bool(raw["int8"]), weights, float(raw["bias"]), float(raw["threshold"]),
-                    {k: v for k, v in raw.items() if k not in ("weights",)})
+                    {k: v for k, v in raw.items() if k not in ("weights",)},
+                    float(raw.get("thresholds", {}).get("other", raw["threshold"])))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the prompt-injection head {path} cannot be read ({exc}); rebuild it with "
                          "`python -m aios_kernel._inbound.train`", tier="inbound") from exc

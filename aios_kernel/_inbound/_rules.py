@@ -79,7 +79,11 @@ RULES: tuple[Rule, ...] = (
        rf"advertise|recommend|encourage|urge|persuade|convince|praise|endorse|plug|hype|sensationali[sz]e|exaggerate|claim|pretend|"
        rf"insist|suggest that)\b|\b(?:when|while|before|after) (?:you )?(?:write|writing|draft|drafting|compose|composing|prepare|"
        rf"preparing|generate|generating|summari[sz]e|summari[sz]ing) (?:the|your|a|this) (?:reply|response|answer|summary|"
-       rf"draft)\b.{{0,30}}\b(?:include|add|insert|mention|say|state|claim|tell|write|put|append|link)\b"),
+       rf"draft)\b.{{0,30}}\b(?:include|add|insert|mention|say|state|claim|tell|write|put|append|link)\b|\b(?:end|start|begin|"
+       rf"open|close|finish|conclude|sign off|preface|prefix) (?:your|each|every) {_OUTPUT} (?:with|by)\b"),
+    # someone who writes to a person does not ask the reader's assistant to tell "the user" to do things
+    _r("relay_to_user", "en", r"\b(?:tell|ask|remind|urge|instruct|advise|encourage|warn|convince|persuade|direct) (?:the |your )?"
+       r"(?:user|reader|recipient|human|person reading this)s? (?:to|that)\b"),
     _r("persona", "en", r"\byou are now (?:acting|operating|in (?:\w+ )?mode|an? (?:ai|assistant|bot|agent|different|new|"
        r"unrestricted|unfiltered|evil|pirate|hacker|\w+ (?:assistant|bot|agent|ai))\b|free (?:from|of)|no longer (?:bound|"
        r"restricted|an? (?:ai|assistant)))|\bfrom now on,? you (?:are|will (?:act|respond|answer|reply|behave|ignore|only|always)|"

@@ -4,8 +4,9 @@ Reads ``data/examples.txt`` (sentences written for this project, see its
 header), embeds them with the workspace default embedder (int8 MiniLM, the
 vectors memory uses), fits an L2-regularised logistic regression by Newton's
 method (deterministic: same file, same machine, same head), chooses the
-threshold from five-fold out-of-fold scores of the benign sentences, and
-writes ``data/head.json``. Nothing else is read: no benchmark data.
+thresholds from five-fold out-of-fold scores of the benign sentences (one for
+English, one for other languages: the embedder is English), and writes
+``data/head.json``. Nothing else is read: no benchmark data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from .._errors import ValidationError
 from ._detect import MIN_WORDS
+from ._lang import language
 from ._learned import EXAMPLES_PATH, HEAD_PATH
 
 LABELS = {"injection": 1, "benign": 0}
@@ -124,24 +126,31 @@ def train(examples: Path = EXAMPLES_PATH, out: Path = HEAD_PATH, *, quiet: bool 
     with torch_threads(usable_cores()):
         x = emb.encode(texts, batch_size=64).astype(np.float64)
     oof = out_of_fold(x, y, [g for _, _, g in pairs])
-    benign = np.sort(oof[y == 0])
-    threshold = max(MIN_THRESHOLD, float(benign[int(np.ceil(len(benign) * (1 - BENIGN_FPR))) - 1]) + 1e-6)
+    # the embedder is English: other languages sit apart in its space, so each side gets its own threshold
+    group = np.array(["en" if language(t) == "en" else "other" for t in texts])
+    thresholds: dict[str, float] = {}
+    cv: dict[str, Any] = {"folds": FOLDS}
+    for g in ("en", "other"):
+        benign = np.sort(oof[(y == 0) & (group == g)])
+        t = float(benign[int(np.ceil(len(benign) * (1 - BENIGN_FPR))) - 1]) + 1e-6 if len(benign) else 1.0
+        thresholds[g] = round(max(MIN_THRESHOLD, t), 6)
+        cv[g] = {"recall": round(float((oof[(y == 1) & (group == g)] >= thresholds[g]).mean()), 4),
+                 "benign_fpr": round(float((oof[(y == 0) & (group == g)] >= thresholds[g]).mean()), 4),
+                 "examples": int((group == g).sum())}
     w, b = fit(x, y)
-    recall = float((oof[y == 1] >= threshold).mean())
-    fpr = float((oof[y == 0] >= threshold).mean())
     head = {
-        "model": MODEL, "int8": INT8, "model_id": emb.model_id, "bias": round(b, 8), "threshold": round(threshold, 6),
-        "examples": {"injection": int(y.sum()), "benign": int(len(y) - y.sum())},
+        "model": MODEL, "int8": INT8, "model_id": emb.model_id, "bias": round(b, 8), "threshold": thresholds["en"],
+        "thresholds": thresholds, "examples": {"injection": int(y.sum()), "benign": int(len(y) - y.sum())},
         "examples_sha256": hashlib.sha256(examples.read_bytes()).hexdigest(),
-        "cross_validation": {"folds": FOLDS, "recall": round(recall, 4), "benign_fpr": round(fpr, 4)},
-        "l2": L2, "weights": [round(float(v), 8) for v in w],
+        "cross_validation": cv, "l2": L2, "weights": [round(float(v), 8) for v in w],
     }
     out.write_text(json.dumps(head, indent=1) + "\n", encoding="utf-8")
     info = {k: v for k, v in head.items() if k != "weights"}
     if not quiet:
         print(f"{len(texts)} sentences ({info['examples']['injection']} injection, {info['examples']['benign']} benign) in "
-              f"{time.perf_counter() - t0:.1f}s; threshold {threshold:.3f}; {FOLDS}-fold recall {recall:.3f} at benign FPR "
-              f"{fpr:.4f}; wrote {out}")
+              f"{time.perf_counter() - t0:.1f}s; " + "; ".join(
+                  f"{g}: threshold {thresholds[g]:.3f}, {FOLDS}-fold recall {cv[g]['recall']:.3f} at benign FPR "
+                  f"{cv[g]['benign_fpr']:.4f} ({cv[g]['examples']} sentences)" for g in thresholds) + f"; wrote {out}")
     return info
 
 

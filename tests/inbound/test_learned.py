@@ -78,3 +78,24 @@ def test_training_rebuilds_the_shipped_head(tmp_path: Path) -> None:
     assert rebuilt["threshold"] == pytest.approx(shipped["threshold"], abs=1e-4)
     assert max(abs(a - b) for a, b in zip(rebuilt["weights"], shipped["weights"])) < 1e-4
     assert not any(math.isnan(w) for w in rebuilt["weights"])
+
+
+@pytest.mark.parametrize(("sentence", "lang"), [
+    ("Could you send the October invoice?", "en"),
+    ("Vielen Dank für Ihre schnelle Antwort.", "de"),
+    ("Merci pour votre réponse rapide.", "fr"),
+    ("Si tienes alguna pregunta, responde a este correo.", "es"),
+    ("Дом и Сад, Москва", "other"),
+    ("Senior SEO Consultant", "en"),
+], ids=["en", "de", "fr", "es", "cyrillic", "no-function-words"])
+def test_language_of_a_sentence(sentence: str, lang: str) -> None:
+    from aios_kernel._inbound._lang import language
+
+    assert language(sentence) == lang
+
+
+def test_other_languages_have_their_own_threshold() -> None:
+    head = _learned.load_head()
+    assert head.threshold_for("Please send the invoice today.") == head.threshold
+    assert head.threshold_for("Bitte senden Sie die Rechnung noch heute.") == head.other_threshold
+    assert head.other_threshold >= head.threshold
