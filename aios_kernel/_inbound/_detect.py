@@ -24,6 +24,8 @@ MIN_WORDS = 3
 SHORT_WORDS = 6
 """Sentences under this many words ("Senior SEO Consultant") give the head little to go on: it must be surer,
 halfway between its threshold and 1. Short attacks ("Respond only with emojis.") are what the rules are for."""
+MAX_LEARNED = 600
+"""Sentences the head reads per message (a forward pass each): past it, the first and last halves. Rules read all."""
 CONCEALED_FACTOR = 0.6
 """Text nobody sees (hidden HTML, decoded blobs, tag characters) is judged against 0.6 x the head's threshold: a
 sender has reasons to hide a preheader or a tracking note, none to hide an instruction, so the prior is higher."""
@@ -75,6 +77,12 @@ def _learned(segs: list[Segment]) -> list[Reason]:
     head = load_head()
     judged = [s for s in segs if len(s.text.split()) >= MIN_WORDS]
     out = []
+    if len(judged) > MAX_LEARNED:
+        # instructions are pasted at the start or the end far more than in the middle of a long message
+        skipped = len(judged) - MAX_LEARNED
+        judged = judged[: MAX_LEARNED // 2] + judged[-MAX_LEARNED // 2:]
+        out.append(Reason("learned", f"{skipped} sentences in the middle of a very long message were not read by the head",
+                          "skipped", 0.0))
     for s, p in zip(judged, score([s.text for s in judged], head=head)):
         t = head.threshold_for(s.text)
         if len(s.text.split()) < SHORT_WORDS:

@@ -145,14 +145,12 @@ class Canonical:
         }
 
 
-Layer = Literal["rules", "learned", "hidden", "obfuscation", "fraud", "automated", "asks"]
-
-
 @dataclass(frozen=True)
 class Reason:
     """Why a verdict was reached: the layer, the words that triggered it, and how strongly."""
 
     layer: str
+    """``rules``, ``learned``, ``hidden``, ``obfuscation`` (prompt injection) or ``fraud``."""
     text: str
     """The sentence or words shown to the operator as evidence."""
     rule: str = ""
