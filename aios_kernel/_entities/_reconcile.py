@@ -4,27 +4,48 @@ Rows are linked when they share a contact e-mail address, an e-mail domain,
 or a normalised name (case, punctuation, accents, ``&``/``and`` and legal
 suffixes such as Ltd or GmbH ignored). Linked rows become one record whose
 name is the first spelling seen; the others are kept as aliases.
+
+Names in every script fold to ASCII with anyascii (``Дом ООО`` -> ``dom``,
+``北京咨询`` -> ``beijingzixun``, ``Økodesign`` -> ``okodesign``), so names in
+other scripts keep distinct keys instead of all becoming empty (which merged
+them into one client).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from .._ids import slug
 
 LEGAL_SUFFIXES = {
     "ltd", "limited", "llc", "inc", "gmbh", "ag", "as", "asa", "ab", "bv", "nv", "sa", "sarl", "srl", "oy", "aps",
-    "plc", "co", "corp", "company", "kg", "ug",
+    "plc", "co", "corp", "company", "kg", "ug", "sl", "slu", "spa", "sas", "ooo", "zao", "oao", "pao", "ae",
+    "ou", "youxiangongsi", "zhushihuishe", "kabushikikaisha",
 }
+LEGAL_PREFIXES = {"ooo", "zao", "oao", "pao"}
+"""Russian legal forms come first ("ООО Ромашка")."""
+_INITIALS = re.compile(r"(?<=\b\w)\.(?=\w\b)")
 
 
 def normalise_name(name: str) -> str:
-    """The comparison key of an organisation or person name."""
-    words = slug(name.replace("&", " and ")).split("-")
-    while words and words[-1] in LEGAL_SUFFIXES:
-        words.pop()
-    return " ".join(w for w in words if w)
+    """The comparison key of an organisation or person name: never empty for a name with any visible character."""
+    from anyascii import anyascii
+
+    text = _INITIALS.sub("", name.replace("&", " and "))  # "S.L." is one word, like "SL"
+    words = [w for w in slug(anyascii(text)).split("-") if w]
+    core = list(words)
+    while core and core[-1] in LEGAL_SUFFIXES:
+        core.pop()
+    while core and core[0] in LEGAL_PREFIXES:
+        core.pop(0)
+    if core:
+        return " ".join(core)
+    if words:  # the name is only a legal form ("GmbH"): keep it rather than nothing
+        return " ".join(words)
+    # no letter or digit anyascii can spell (symbols only): the name itself, so distinct names stay distinct
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def email_domain(address: str) -> str:
@@ -63,7 +84,8 @@ FREE_MAIL = {"gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com
 
 def client_keys(name: str, contact_email: str = "", domain: str = "") -> list[str]:
     """The keys that identify a client row (free-mail domains do not link clients)."""
-    keys = [f"name:{normalise_name(name)}"]
+    norm = normalise_name(name)
+    keys = [f"name:{norm}"] if norm else []  # a blank name links nothing
     if contact_email:
         keys.append(f"email:{contact_email.strip().lower()}")
     dom = (domain or email_domain(contact_email)).strip().lower()

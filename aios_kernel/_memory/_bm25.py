@@ -4,14 +4,20 @@ Documents are slots (positions in the retrieval catalog). Postings are
 appended as documents arrive and turned into numpy arrays per term on first
 use; removing a document lowers the document frequencies at once and its
 stale postings are masked out until the next compaction. Tokens are
-lower-cased words without English stop words, with a light suffix stemmer
-so "plans", "planned" and "planning" meet.
+Unicode words, lower-cased (Latin letters folded to ASCII with anyascii, so
+"Müller" and "Muller", "Økodesign" and "Okodesign" meet; other scripts
+case-folded, accents stripped); English words lose stop words and
+pass a light suffix stemmer so "plans", "planned" and "planning" meet.
+Chinese and Japanese, written without spaces, become overlapping character
+pairs ("北京咨询" -> "北京", "京咨", "咨询"), the usual way to index them
+without a word segmenter. Cyrillic, Greek and other scripts stay words.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -26,7 +32,8 @@ when when's where where's which while who who's whom why why's will with would y
 yours yourself yourselves also yes yeah oh ok okay hey hi really so much thing things get got go going gonna lot
 """.split())
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_CJK = re.compile("[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def stem(word: str) -> str:
@@ -50,8 +57,29 @@ def stem(word: str) -> str:
 _STEM_CACHE: dict[str, str] = {}
 
 
+def _unicode_terms(word: str) -> list[str]:
+    """Terms of a word with non-ASCII letters: CJK runs as character pairs, accents off Latin letters."""
+    if _CJK.search(word):
+        out: list[str] = []
+        pos = 0
+        for m in _CJK.finditer(word):
+            out.extend(_unicode_terms(word[pos: m.start()]) if m.start() > pos else [])
+            run = m.group(0)
+            out.extend([run] if len(run) == 1 else [run[i: i + 2] for i in range(len(run) - 1)])
+            pos = m.end()
+        out.extend(_unicode_terms(word[pos:]) if pos < len(word) else [])
+        return out
+    if all(not c.isalpha() or c.isascii() or unicodedata.name(c, "").startswith("LATIN") for c in word):
+        from anyascii import anyascii  # Latin letters to ASCII: "ø" -> "o", "ß" -> "ss", "ł" -> "l"
+
+        return [anyascii(word).lower()]
+    folded = unicodedata.normalize("NFKD", word.casefold())
+    folded = unicodedata.normalize("NFC", "".join(c for c in folded if not unicodedata.combining(c)))
+    return [folded] if folded else []
+
+
 def tokenize(text: str) -> list[str]:
-    """Stemmed, lower-cased content words of ``text``."""
+    """Stemmed, lower-cased content words of ``text`` (character pairs for Chinese and Japanese)."""
     out = []
     for w in _WORD.findall(text.lower().replace("\u2019", "'")):
         if w.endswith("'s"):
@@ -60,8 +88,14 @@ def tokenize(text: str) -> list[str]:
             continue
         s = _STEM_CACHE.get(w)
         if s is None:
-            s = _STEM_CACHE[w] = stem(w)
-        out.append(s)
+            if w.isascii():
+                s = stem(w)
+            else:
+                terms = [stem(t) if t.isascii() and t not in STOP_WORDS else t for t in _unicode_terms(w)]
+                s = " ".join(t for t in terms if t and t not in STOP_WORDS)
+            _STEM_CACHE[w] = s
+        if s:
+            out.extend(s.split(" ") if " " in s else (s,))
     return out
 
 
