@@ -59,6 +59,9 @@ def main(spec_path: str) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ["PYTHONWARNINGS"] = "ignore"
 
+    from ._execute import light_nbformat
+
+    light_nbformat()
     import nbformat
     import papermill
     import psutil

@@ -195,7 +195,18 @@ def cell_outputs(path: Path) -> dict[str, Any]:
     return out
 
 
+def light_nbformat() -> None:
+    """Import nbformat without the optional RFC 3987 grammar jsonschema compiles at import (about 3 s of CPU).
+
+    nbformat validates notebooks against a schema with no ``iri`` formats, and jsonschema skips the check when
+    the module cannot be imported; so the grammar is never used here. Only this process is affected, never a kernel.
+    """
+    if "jsonschema._format" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def _html(executed: Path) -> str | None:
+    light_nbformat()
     try:
         import nbformat
         from nbconvert import HTMLExporter
