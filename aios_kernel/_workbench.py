@@ -126,7 +126,6 @@ class Workbench(ExecutionMixin):
         """Tiered, versioned memory with retrieval (``wb.memory.recall("...")``), created on first use."""
         if "memory" not in self._parts:
             from ._memory import Memory
-    from ._scheduler import MorningView, PipelineRun, RunComparison, Schedules
 
             self._parts["memory"] = Memory(self.store, self.paths, self.config, models=lambda: self.models)
         return self._parts["memory"]
