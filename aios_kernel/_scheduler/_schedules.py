@@ -110,18 +110,25 @@ class Schedules:
 
     # -- changing --------------------------------------------------------------------------
 
-    def check(self, s: Schedule) -> Schedule:
-        """The notebook exists and the parameters fit its parameters cell (errors name the field and the fix)."""
-        path = resolve_notebook(s.notebook, self.notebooks_dir, field="notebook")
-        check_parameters(path, s.parameters)
-        return s
+    def check(self, s: Schedule, *, where: str = "") -> Schedule:
+        """The notebook exists and the parameters fit its parameters cell (errors name the field and the fix).
+
+        Returns the schedule with the parameters converted to their declared types and the notebook as a
+        shipped notebook's name or an absolute path (so it does not depend on the scheduler's folder).
+        """
+        path = resolve_notebook(s.notebook, self.notebooks_dir, field=f"{where}notebook")
+        params = check_parameters(path, s.parameters, field=f"{where}parameters")
+        shipped = self.notebooks_dir is not None and path.parent == self.notebooks_dir.resolve() and not Path(s.notebook).is_absolute() \
+            and not Path(s.notebook).exists()
+        notebook = path.name if shipped else str(path)
+        return validate_schedule(s.name, {**s.definition(), "parameters": params, "notebook": notebook}, source=s.source)
 
     def add(self, name: str, notebook: str, cron: str, *, timezone: str | None = None, replace: bool = False,
             **settings: Any) -> ScheduleState:
         """Define a schedule in the store (``replace=True`` to change an existing one); checked before anything is written."""
         s = validate_schedule(name, {"notebook": notebook, "cron": cron, "timezone": timezone or self.default_timezone, **settings},
                               source="cli")
-        self.check(s)
+        s = self.check(s)
         with self.store.atomic():
             row = self.store.one("SELECT source FROM schedules WHERE name=?", (name,))
             if row is not None and row["source"] == "config":
@@ -165,7 +172,8 @@ class Schedules:
             clean = {k: v for k, v in raw.items() if not (k == "timezone" and v == "")}
             clean.setdefault("timezone", self.default_timezone)
             try:
-                wanted[name] = self.check(validate_schedule(name, clean, source="config", where=f"schedule.{name}."))
+                wanted[name] = self.check(validate_schedule(name, clean, source="config", where=f"schedule.{name}."),
+                                          where=f"schedule.{name}.")
             except (ValidationError, NotFoundError) as exc:
                 key = getattr(exc, "field", None) or f"schedule.{name}.notebook"
                 raise ConfigError(f"{config_path or 'aios.toml'}: {exc}", path=config_path, key=key) from exc
