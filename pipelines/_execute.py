@@ -64,7 +64,7 @@ def execute(workspace: str | Path, run_id: str, *, owner: str | None = None, on_
         runs = PipelineRuns(wb.store)
         while True:
             run = runs.get(run_id)
-            folder = wb.paths.runs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{run.schedule or Path(run.notebook).stem}-{run_id[-8:]}-{run.attempt + 1}"
+            folder = wb.paths.runs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{run_id[-8:]}.{run.attempt + 1}-{Path(run.notebook).stem}"
             attempt = runs.start_attempt(run_id, folder=str(folder), owner=owner)
             if attempt is None:
                 return runs.get(run_id)
@@ -79,7 +79,10 @@ def execute(workspace: str | Path, run_id: str, *, owner: str | None = None, on_
             runs.end(run_id, outcome.status, attempt=attempt, error=outcome.error, error_cell=outcome.error_cell,
                      cells=outcome.cells, executed=outcome.executed, html=outcome.html, outputs=outcome.outputs,
                      resumed=outcome.resumed, folder=str(folder), **fields)
-            return runs.get(run_id)
+            final = runs.get(run_id)
+            if folder.is_dir():  # the record beside the files too, for whoever opens the folder
+                (folder / "run.json").write_text(json.dumps({**final.to_json(), "ok": final.ok}, indent=2), encoding="utf-8")
+            return final
 
 
 def _attempt(wb: Any, runs: PipelineRuns, run: PipelineRun, attempt: int, folder: Path, on_progress: Progress | None,
