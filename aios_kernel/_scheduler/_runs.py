@@ -310,6 +310,14 @@ class PipelineRuns:
             if r.status == "running":
                 if _owner.alive(r.executor) is not False:
                     return None  # another process is running it
+                # its executor died mid-attempt (a Dask worker killed): take over, after clearing what it left
+                child, kernels = self.processes(run_id)
+                for pid in [child, *kernels]:
+                    _owner.kill_group(pid)
+                self.store.emit("pipeline.attempt_failed", f"pipeline_run:{run_id}",
+                                {"id": run_id, "attempt": r.attempt, "status": "crashed", "folder": r.folder, "at": iso(),
+                                 "error": f"the process running it ({r.executor}) died; taken over by {executor}"},
+                                actor="scheduler")
             elif r.status != "pending":
                 return None
             if r.cancel_requested:
