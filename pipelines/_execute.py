@@ -35,7 +35,7 @@ from typing import Any
 from aios_kernel._errors import AiosError
 from aios_kernel._ids import iso
 from aios_kernel._resources import notebooks_dir
-from aios_kernel._scheduler import PipelineRun, PipelineRuns, check_parameters, kill_group, me, resolve_notebook
+from aios_kernel._scheduler import PipelineRun, PipelineRuns, check_parameters, kill_group, resolve_notebook
 
 KILL_GRACE_S = 5.0
 """How long past the time limit the child gets to report a cell timeout itself before it is killed."""

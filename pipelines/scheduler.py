@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aios_kernel._errors import ConfigError
 from aios_kernel._resources import notebooks_dir
 from aios_kernel._scheduler import (Clock, PipelineRun, PipelineRuns, Schedules, SystemClock, check_parameters, me,
                                     resolve_notebook)
@@ -105,7 +106,13 @@ def _on_dask(wb: Any, address: str, pending: list[PipelineRun], *, owner: str) -
 
     runs = PipelineRuns(wb.store)
     root = str(wb.paths.root)
-    with Client(address, timeout="30s") as client:
+    try:
+        client = Client(address, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"[dask] address {address!r} does not answer ({exc}); start that scheduler or empty the address "
+                          f"to run locally. The {len(pending)} claimed run(s) stay pending: the next scheduler start runs them",
+                          path=wb.config.path, key="dask.address") from exc
+    with client:
         futures = [client.submit(execute_on_worker, root, r.id, owner, key=f"aios-pipeline-{r.id}", pure=False, retries=0)
                    for r in pending]
         wait(futures)
@@ -226,6 +233,3 @@ def units(workspace: Path, aios: str) -> dict[str, str]:
 def crontab_line(workspace: Path, aios: str) -> str:
     return f"* * * * * AIOS_WORKSPACE={workspace} {aios} scheduler run-due --workspace {workspace} >> {workspace}/runs/scheduler.log 2>&1"
 
-
-def check_notebook(wb: Any, notebook: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return check_parameters(resolve_notebook(notebook, notebooks_dir()), parameters)

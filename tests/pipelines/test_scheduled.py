@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aios_kernel import Workbench
-from aios_kernel._scheduler import PipelineRuns, alive
+from aios_kernel._scheduler import PipelineRuns
 from aios_kernel.pipelines.scheduler import run_pipeline
 from tests.conftest import REPO
 
