@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _entities
-from ._errors import ValidationError, WorkspaceError
+from ._errors import WorkspaceError
 from ._resources import bundled_data_dir
 from ._orchestrator._facade import ExecutionMixin
 from ._store import Store, VerifyReport
@@ -208,6 +208,7 @@ class Workbench(ExecutionMixin):
 
     def compare_pipeline_runs(self, a: str | None = None, b: str | None = None, *, schedule: str | None = None) -> RunComparison:
         """Two runs side by side (default: the last two finished runs of ``schedule``): parameters, durations, changed outputs."""
+        from ._errors import ValidationError
         from ._scheduler import PipelineRuns, compare
 
         runs = PipelineRuns(self.store)
