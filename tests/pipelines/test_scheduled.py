@@ -158,3 +158,27 @@ def test_bad_input_on_the_command_line_is_refused_and_records_nothing(ws: Path) 
     assert r.returncode == 1 and "--now" in r.stderr and "ISO-8601" in r.stderr
     with Workbench.open(ws) as wb:
         assert wb.pipeline_runs().height == 0 and len(wb.schedules) == 0
+
+
+def test_a_running_run_cancelled_from_the_cli_is_killed_and_recorded_once(ws: Path) -> None:
+    result: dict[str, object] = {}
+
+    def go() -> None:
+        with Workbench.open(ws) as wb:
+            result["run"] = run_pipeline(wb, str(FIXTURES / "pipeline_sleep.ipynb"), {"seconds": 120}, resume=False)
+
+    th = threading.Thread(target=go)
+    th.start()
+    with Workbench.open(ws) as wb:
+        runs = PipelineRuns(wb.store)
+        rid = _wait(lambda: next((r.id for r in runs.list(status="running")), None), 120, "a running run")
+        kernels = _wait(lambda: runs.processes(rid)[1], 120, "the kernel pid")
+    r = aios("pipeline", "cancel", rid, "-w", str(ws))
+    assert r.returncode == 0 and "cancel requested" in r.stdout, r.stdout + r.stderr
+    th.join(120)
+    assert not th.is_alive()
+    run = result["run"]
+    assert run.status == "cancelled" and run.attempt == 1  # type: ignore[attr-defined]
+    _wait(lambda: not _pid_alive(kernels[0]), 10, "kernel gone")
+    r = aios("pipeline", "cancel", rid, "-w", str(ws))  # cancelling an ended run changes nothing
+    assert r.returncode == 0 and "cancelled" in r.stdout
