@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._observability import Narrative
     from ._orchestrator import BackgroundWorker, Orchestrator, Plan, ReplayDiff, ResumeReport, Run, RunList, Workflow
     from ._policy import ApprovalBook
+    from ._scheduler import MorningView, PipelineRun, RunComparison, Schedules
 
 @dataclass
 class Status:
@@ -341,6 +342,56 @@ class Workbench:
 
     def _repr_html_(self) -> str:
         return self.status()._repr_html_()
+
+    # -- schedules and pipeline runs -----------------------------------------------------
+
+    @property
+    def schedules(self) -> Schedules:
+        """The schedules of this workspace (``[schedule.*]`` of aios.toml copied in on first use): ``.list()``, ``.frame()``,
+        ``.add(name, notebook, cron, timezone=...)``, ``.pause(name)``, ``.resume(name)``, ``.remove(name)``."""
+        if "schedules" not in self._parts:
+            from ._resources import notebooks_dir
+            from ._scheduler import Schedules
+
+            book = Schedules(self.store, notebooks_dir=notebooks_dir(), default_timezone=self.config.get("workspace.timezone", "UTC"))
+            book.sync(self.config.get("schedule") or {}, config_path=self.config.path)
+            self._parts["schedules"] = book
+        return self._parts["schedules"]
+
+    def pipeline_runs(self, schedule: str | None = None, *, status: str | None = None, limit: int | None = None,
+                      include_skipped: bool = True) -> pl.DataFrame:
+        """Headless notebook runs, newest first, as a polars DataFrame (status, times, duration, cell i of n while
+        running, error, workflow runs, approvals, effects, cost, links to the executed notebook and its HTML)."""
+        from ._scheduler import PipelineRuns
+
+        return PipelineRuns(self.store).frame(schedule=schedule, status=status, limit=limit, include_skipped=include_skipped)
+
+    def pipeline_run(self, run_id: str) -> PipelineRun:
+        """One pipeline run with everything recorded about it."""
+        from ._scheduler import PipelineRuns
+
+        return PipelineRuns(self.store).get(run_id)
+
+    def compare_pipeline_runs(self, a: str | None = None, b: str | None = None, *, schedule: str | None = None) -> RunComparison:
+        """Two runs side by side (default: the last two finished runs of ``schedule``): parameters, durations, changed outputs."""
+        from ._errors import ValidationError
+        from ._scheduler import PipelineRuns, compare
+
+        runs = PipelineRuns(self.store)
+        if a and b:
+            return compare(runs.get(a), runs.get(b))
+        if not schedule:
+            raise ValidationError("name two runs (a=..., b=...) or a schedule (schedule=...)", field="schedule")
+        done = [r for r in runs.list(schedule=schedule, include_skipped=False) if r.done]
+        if len(done) < 2:
+            raise ValidationError(f"schedule {schedule!r} has {len(done)} finished run(s); a comparison needs two", field="schedule")
+        return compare(done[1], done[0])
+
+    def morning(self, since: str | None = None) -> MorningView:
+        """What the night's runs proposed, what was decided since (default: the last 24 hours), and what went out."""
+        from ._scheduler import morning_view
+
+        return morning_view(self, since)
 
 
 _CURRENT: list[Workbench] = []

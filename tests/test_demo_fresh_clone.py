@@ -34,6 +34,16 @@ def test_make_demo_from_a_fresh_clone(tmp_path: Path) -> None:
     executed = json.loads((runs[0] / "daily_ops.ipynb").read_text())
     errors = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors == []
+    # every figure reaches the report as an image, never as "<Figure size ...>" text; no library warnings leak in
+    figures = [c for c in executed["cells"] if c["cell_type"] == "code"
+               and ("plt.subplots" in "".join(c["source"]) or "wb.timeline(" in "".join(c["source"]))]
+    assert len(figures) == 2
+    for cell in figures:
+        assert any("image/png" in o.get("data", {}) for o in cell["outputs"]), "".join(cell["source"])[:80]
+    streams = "".join("".join(o.get("text", "")) for c in executed["cells"] if c["cell_type"] == "code"
+                      for o in c.get("outputs", []) if o["output_type"] == "stream")
+    assert "loss_type" not in streams and "Warning" not in streams
+    assert "Morning view:" in out and run["status"] == "succeeded"
 
     # A second `make demo` reuses the set-up and the workspace: no new install, a second run.
     again = subprocess.run(["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=900)

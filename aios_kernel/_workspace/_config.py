@@ -136,10 +136,21 @@ SCHEMA: dict[str, Any] = {
         },
     },
     "schedule": {
+        # [schedule.NAME]: read by aios_kernel._scheduler (policies explained in its _model module)
         "*": {
-            "notebook": _s(str, "", "notebook under notebooks/ run headless"),
-            "cron": _s(str, "", "when, as a cron expression"),
-            "parameters": _s(dict, {}, "papermill parameters"),
+            "notebook": _s(str, "", "notebook under notebooks/ (or a path) run headless"),
+            "cron": _s(str, "", "when, as a cron expression (5 fields, or 6 with seconds first)"),
+            "timezone": _s(str, "", "IANA zone the cron expression is read in (empty: [workspace] timezone)"),
+            "parameters": _s(dict, {}, "papermill parameters, checked against the notebook's parameters cell"),
+            "timeout_s": _s(NUMBER, 3600.0, "time limit of one attempt; past it the kernel is killed (timed_out)"),
+            "retries": _s(int, 0, "further attempts after a failed, timed-out or crashed one"),
+            "overlap": _s(str, "skip", "a tick due while a run is going", ("skip", "buffer_one", "cancel_other", "allow")),
+            "catch_up": _s(str, "latest", "ticks missed while no scheduler ran", ("latest", "none", "all")),
+            "catch_up_window_s": _s(NUMBER, 86400.0, "catch_up = all: how far back missed ticks are run"),
+            "catch_up_max": _s(int, 10, "catch_up = all: at most this many missed ticks are run"),
+            "grace_s": _s(NUMBER, 300.0, "a tick found later than this after its time counts as missed"),
+            "resume": _s(bool, True, "carry decided approvals out (wb.resume()) before the notebook starts"),
+            "enabled": _s(bool, True, "false: the schedule is paused"),
         }
     },
 }
