@@ -157,12 +157,14 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
         page.locator(".jp-Dialog button.jp-mod-accept", has_text="Restart").click()
         time.sleep(1.0)
-        page.locator(".aios-inbox .aios-card").first.wait_for(timeout=90_000)
+        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, emails[3].id}
+        still = {a.id for fmt in by_format.values() for a in fmt} - gone
+        # the old output is cleared and the new inbox drawn: wait for it, not for a card of the old one
+        page.wait_for_function("n => document.querySelectorAll('.aios-inbox .aios-card').length === n",
+                               arg=len(still), timeout=90_000)
         page.get_by_text(lab_idle).wait_for(timeout=90_000)
         shown = set(page.locator(".aios-inbox .aios-card").evaluate_all("cs => cs.map(c => c.dataset.id)"))
-        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, emails[3].id}
         assert not shown & gone
-        still = {a.id for fmt in by_format.values() for a in fmt} - gone
         assert shown == still  # including the deferred one
         assert page.locator(".aios-inbox .aios-decided").count() == 0
         assert ledger_counts(bws) == counts  # running the notebook again executed nothing again
