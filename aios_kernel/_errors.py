@@ -17,6 +17,7 @@ The tree::
     │   └── LeaseLostError         a worker's task was leased to another worker meanwhile
     ├── ModelError                 a model is unavailable or its output is unusable
     ├── ConnectorError             an external system refused or failed an action
+    │   └── OutcomeUnknown         it may or may not have happened: a person must say which
     └── MissingDependencyError     an optional package is not installed (says how)
 
 Each error's message says what was wrong and what to do about it; structured
@@ -150,12 +151,31 @@ class ModelError(AiosError):
 
 
 class ConnectorError(AiosError):
-    """An external action failed; ``transient`` errors are retried with backoff."""
+    """An external action failed; ``transient`` errors are retried with backoff.
 
-    def __init__(self, message: str, *, connector: str | None = None, transient: bool = False) -> None:
+    ``retry_after`` (seconds) is the target's own word on when to try again
+    (HTTP ``Retry-After``, an open circuit, an empty rate-limit bucket); the
+    retry waits at least that long.
+    """
+
+    def __init__(self, message: str, *, connector: str | None = None, transient: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.connector = connector
         self.transient = transient
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(ConnectorError):
+    """The target may have applied the action (the connection dropped after the message was handed over).
+
+    Never retried on its own: the effect becomes ``unknown`` and the operator
+    is asked whether it happened (``resend`` or ``mark_sent``).
+    """
+
+    def __init__(self, message: str, *, connector: str | None = None, hint: str = "") -> None:
+        super().__init__(message, connector=connector, transient=False)
+        self.hint = hint
 
 
 class MissingDependencyError(AiosError, ImportError):

@@ -29,15 +29,18 @@ class LedgerConnector(Connector):
 
     kind = "ledger"
 
-    def __init__(self, name: str, path: Path) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, path: Path, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(name, settings)
         self.path = Path(path)
         self._keys: dict[str, dict[str, Any]] = {}
         self._offset = 0
 
     @classmethod
-    def from_settings(cls, name: str, settings: dict[str, Any], paths: Any) -> LedgerConnector:
-        return cls(name, paths.resolve(settings.get("path") or "ledger.jsonl"))
+    def from_settings(cls, name: str, settings: dict[str, Any], env: Any) -> LedgerConnector:
+        return cls(name, env.paths.resolve(settings.get("path") or "ledger.jsonl"), settings)
+
+    def describe(self) -> str:
+        return f"ledger {self.path}"
 
     def apply(self, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         line = json.dumps({"key": key, "action": action, "payload": payload, "at": iso()}, ensure_ascii=False,

@@ -1,0 +1,249 @@
+"""E-mail out: SMTP (STARTTLS, TLS or plain), or a local Maildir when no server is configured.
+
+Exactly once, even when the connection or this process dies:
+
+- The Message-ID derives from the idempotency key, so every attempt at one
+  effect is the same message, and a copy in the Sent folder (a local Maildir,
+  or IMAP ``APPEND``) can be found again by it.
+- Before DATA the connector records (committed) that the hand-over starts; after
+  the server's 250, that it was accepted. A failure before DATA (no
+  connection, login refused, 4xx to MAIL/RCPT, 4xx to the message itself) is
+  a clear failure: transient ones are retried. A connection that drops after
+  DATA started is *ambiguous*: the server may have taken the message. That is
+  never retried on its own: :class:`~aios_kernel.OutcomeUnknown`, and the
+  operator is asked.
+- After a crash, :meth:`EmailConnector.was_applied` answers from the Sent
+  folder and those marks: a copy, or "accepted", means sent; "DATA started"
+  alone means unknown; nothing means it never left, and the task sends it.
+
+``[connectors.email]``: ``smtp_host``, ``smtp_port``, ``smtp_security``
+(``none`` | ``starttls`` | ``tls``), ``username``, ``password``
+(``"secret:NAME"``), ``sender`` (default: ``[workspace] email``), ``sent``
+(``maildir`` | ``imap`` | ``none``), ``maildir`` (default ``mail``: the
+workspace's local Maildir, Sent at ``mail/.Sent``), ``imap_host``,
+``imap_port``, ``imap_security``, ``imap_username``, ``imap_password``,
+``sent_folder``. With no ``smtp_host`` the message is delivered into the
+local Maildir's Sent folder, and nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .._errors import ConnectorError, OutcomeUnknown
+from ._actions import Action, Field, address
+from ._base import Connector, ConnectorEnv, Unknown
+from ._mailboxes import ImapFolder, MaildirFolder
+
+SEND = Action("send_email", (
+    Field("to", "addresses", help="one address or a list"),
+    Field("subject", "text", max_len=998),
+    Field("body", "text", max_len=2_000_000),
+    Field("cc", "addresses", required=False),
+    Field("in_reply_to", "text", required=False, max_len=998),
+    Field("references", "list", required=False),
+    Field("from", "address", required=False),
+), reversible=False)
+"""A sent e-mail cannot be taken back; a step that sent one has nothing to compensate."""
+
+
+def message_id(key: str, domain: str) -> str:
+    """The Message-ID of the effect ``key``: the same for every attempt, unique per key."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}.aios@{domain or 'localhost'}>"
+
+
+class EmailConnector(Connector):
+    """Sends e-mail by SMTP (or into a local Maildir) and keeps a copy in Sent; see the module docstring."""
+
+    kind = "email"
+    actions: ClassVar[dict[str, Action]] = {"send_email": SEND}
+
+    def __init__(self, name: str, settings: dict[str, Any], env: ConnectorEnv) -> None:
+        super().__init__(name, settings)
+        self.env = env
+        self.host = str(settings.get("smtp_host") or "")
+        self.security = str(settings.get("smtp_security") or ("starttls" if self.host else "none"))
+        default_port = {"tls": 465, "starttls": 587}.get(self.security, 25)
+        self.port = int(settings.get("smtp_port") or default_port)
+        self.username = str(settings.get("username") or "")
+        self.password = env.secrets.resolve(settings.get("password") or "", key=f"connectors.{name}.password") \
+            if settings.get("password") else None
+        sender = str(settings.get("sender") or env.config.get("workspace.email") or "")
+        self.sender = address(sender, field=f"connectors.{name}.sender") if sender else ""
+        self.domain = self.sender.rsplit("@", 1)[-1] if self.sender else "localhost"
+        self.local = MaildirFolder(env.paths.resolve(str(settings.get("maildir") or "mail")))
+        self.sent = self._sent_folder(settings)
+
+    @classmethod
+    def from_settings(cls, name: str, settings: dict[str, Any], env: ConnectorEnv) -> EmailConnector:
+        return cls(name, settings, env)
+
+    def _sent_folder(self, settings: dict[str, Any]) -> Any:
+        kind = str(settings.get("sent") or ("imap" if settings.get("imap_host") else "maildir"))
+        if kind == "none":
+            return None
+        if kind == "imap":
+            security = str(settings.get("imap_security") or "tls")
+            port = int(settings.get("imap_port") or (993 if security == "tls" else 143))
+            password = settings.get("imap_password") or settings.get("password") or ""
+            return ImapFolder(str(settings.get("imap_host") or ""), port, security,
+                              str(settings.get("imap_username") or self.username),
+                              self.env.secrets.resolve(password, key=f"connectors.{self.name}.imap_password") if password else "",
+                              str(settings.get("sent_folder") or "Sent"), self.timeout_s, self.name)
+        return MaildirFolder(Path(self.local.path) / f".{settings.get('sent_folder') or 'Sent'}")
+
+    # -- the message ----------------------------------------------------------------------------
+
+    def message(self, key: str, payload: dict[str, Any]) -> EmailMessage:
+        """The exact message every attempt at ``key`` sends."""
+        msg = EmailMessage()
+        msg["From"] = payload.get("from") or self.sender or f"aios@{self.domain}"
+        msg["To"] = ", ".join(payload["to"])
+        if payload.get("cc"):
+            msg["Cc"] = ", ".join(payload["cc"])
+        msg["Subject"] = payload["subject"]
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        msg["Message-ID"] = message_id(key, self.domain)
+        if payload.get("in_reply_to"):
+            msg["In-Reply-To"] = payload["in_reply_to"]
+            refs = [str(r) for r in payload.get("references") or []]
+            msg["References"] = " ".join([*refs, payload["in_reply_to"]] if payload["in_reply_to"] not in refs else refs)
+        msg["X-AIOS-Effect"] = hashlib.sha256(key.encode()).hexdigest()[:16]
+        msg.set_content(payload["body"])
+        return msg
+
+    def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        msg = self.message("preview", payload)
+        return {"connector": self.name, "kind": self.kind, "action": action, "would": f"send via {self.describe()}",
+                "headers": {k: str(v) for k, v in msg.items() if k != "Message-ID"}, "bytes": len(bytes(msg))}
+
+    def describe(self) -> str:
+        out = f"smtp {self.host}:{self.port} ({self.security})" if self.host else f"local {self.local.describe()}"
+        return out + (f", copies in {self.sent.describe()}" if self.sent is not None else "")
+
+    # -- apply ----------------------------------------------------------------------------------
+
+    def apply(self, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        msg = self.message(key, payload)
+        mid = str(msg["Message-ID"])
+        earlier = self._earlier(key, mid)
+        if isinstance(earlier, Unknown):
+            raise OutcomeUnknown(earlier.reason, connector=self.name, hint=earlier.hint)
+        if earlier is not None:
+            return {**earlier, "already_applied": True}
+        recipients = [a for _, a in getaddresses([msg["To"], msg.get("Cc", "")]) if a]
+        if not self.host:
+            where = (self.sent or self.local).store(msg)
+            return {"message_id": mid, "to": recipients, "delivered": "locally", "path": where}
+        response = self._smtp(key, msg, recipients)
+        copy = self._copy(msg)
+        return {"message_id": mid, "to": recipients, "server": f"{self.host}:{self.port}", "response": response,
+                "sent_copy": copy}
+
+    def _earlier(self, key: str, mid: str) -> dict[str, Any] | Unknown | None:
+        found = self.sent.find(mid) if self.sent is not None else None
+        if found:
+            return {"message_id": mid, "sent_copy": found}
+        stages = self.env.journal.stages(key)
+        if "accepted" in stages:
+            return {"message_id": mid, "accepted_at": stages["accepted"], "sent_copy": None}
+        if "data" in stages:
+            return Unknown(f"the connection to {self.host or 'the server'} was lost after the message {mid} was handed over "
+                           f"({stages['data']}); the server may have sent it",
+                           f"search the Sent folder or the recipient's inbox for Message-ID {mid}; then choose "
+                           "'mark sent' if it arrived, 'resend' if it did not")
+        return None
+
+    def was_applied(self, key: str) -> dict[str, Any] | Unknown | None:
+        return self._earlier(key, message_id(key, self.domain))
+
+    def retract(self, key: str) -> None:
+        self.env.journal.forget(key)
+
+    def _smtp(self, key: str, msg: EmailMessage, recipients: list[str]) -> str:
+        where = f"{self.host}:{self.port}"
+        try:
+            if self.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectorError(f"cannot reach the SMTP server {where}: {_said(exc)}", connector=self.name,
+                                 transient=True) from None
+        try:
+            try:
+                smtp.ehlo()
+                if self.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.username:
+                    secret = self.password.reveal() if self.password is not None else ""
+                    smtp.login(self.username, secret)
+                self._check(smtp.mail(str(msg["From"]).split("<")[-1].rstrip(">").strip()), "MAIL FROM", where)
+                for rcpt in recipients:
+                    self._check(smtp.rcpt(rcpt), f"RCPT TO {rcpt}", where)
+            except smtplib.SMTPAuthenticationError as exc:
+                raise ConnectorError(f"the SMTP server {where} refused the login of {self.username!r} ({_said(exc)}); check "
+                                     f"[connectors.{self.name}] username and the secret named by password",
+                                     connector=self.name) from None
+            except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+                raise ConnectorError(f"the SMTP server {where} dropped the connection before the message was handed over "
+                                     f"({_said(exc)}); it will be tried again", connector=self.name, transient=True) from None
+            except smtplib.SMTPResponseException as exc:
+                raise self._refused(exc.smtp_code, exc.smtp_error, "the conversation", where) from None
+            except smtplib.SMTPException as exc:
+                raise ConnectorError(f"the SMTP server {where} answered unexpectedly: {_said(exc)}", connector=self.name,
+                                     transient=True) from None
+            self.env.journal.mark(key, "data", where)
+            try:
+                code, reply = smtp.data(bytes(msg))
+            except smtplib.SMTPDataError as exc:
+                # the server refused the message itself: it was not taken, so trying again is safe
+                self.env.journal.forget(key)
+                raise self._refused(exc.smtp_code, exc.smtp_error, "the message", where) from None
+            except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+                raise OutcomeUnknown(
+                    f"the connection to {where} was lost while the message {msg['Message-ID']} was being handed over "
+                    f"({_said(exc)}); the server may have accepted it", connector=self.name,
+                    hint=f"search the Sent folder or the recipient's inbox for Message-ID {msg['Message-ID']}") from None
+            self.env.journal.mark(key, "accepted", f"{code} {_said(reply)}")
+            return f"{code} {_said(reply)}"
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def _check(self, answer: tuple[int, bytes], what: str, where: str) -> None:
+        code, text = answer
+        if code >= 400:
+            raise self._refused(code, text, what, where)
+
+    def _refused(self, code: int, text: Any, what: str, where: str) -> ConnectorError:
+        transient = 400 <= code < 500
+        return ConnectorError(f"the SMTP server {where} answered {code} to {what}: {_said(text)}"
+                              + ("; it will be tried again" if transient else "; not retried: the message or the address "
+                                 "must change"), connector=self.name, transient=transient)
+
+    def _copy(self, msg: EmailMessage) -> str | None:
+        if self.sent is None:
+            return None
+        try:
+            return self.sent.store(msg)
+        except (ConnectorError, OSError) as exc:
+            # sent is sent: a missing copy is noted on the receipt, not a reason to send again
+            return f"no copy: {exc}"
+
+
+def _said(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return " ".join(str(value).split())[:300]
