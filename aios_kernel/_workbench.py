@@ -21,11 +21,12 @@ from . import _entities
 from ._errors import WorkspaceError
 from ._resources import bundled_data_dir
 from ._store import Store, VerifyReport
-from ._workspace import Config, WorkspacePaths, check_path, create, default_path
+from ._workspace import Config, SecretStore, WorkspacePaths, check_path, create, default_path
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from ._connectors import Connectors
     from ._entities import IngestReport, Records
     from ._memory import Memory
     from ._models import Models
@@ -44,24 +45,38 @@ class Status:
     events: int
     schema: dict[str, int]
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    connectors: list[dict[str, Any]] = field(default_factory=list)
+    """Each connector: kind, target, breaker state, today's calls, failures and last error."""
 
     def __str__(self) -> str:
         lines = [f"AIOS workspace {self.name!r} at {self.path}", f"  events: {self.events}"]
         lines += [f"  {k}: {v}" for k, v in self.counts.items()]
         lines += [f"  rejected source {p}: {e}" for p, e in self.rejected]
+        lines += [f"  connector {c['connector']} ({c['target']}): {_connector_line(c)}" for c in self.connectors]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v}</td></tr>" for k, v in self.counts.items())
         rej = "".join(f"<li><code>{html.escape(p)}</code>: {html.escape(e)}</li>" for p, e in self.rejected)
+        conns = "".join(f"<tr><td>{html.escape(c['connector'])}</td><td>{html.escape(str(c['target']))}</td>"
+                        f"<td>{html.escape(_connector_line(c))}</td></tr>" for c in self.connectors)
         return (
             f"<div class='aios-status'><b>AIOS workspace {html.escape(self.name)}</b> "
             f"<span style='opacity:.7'>{html.escape(str(self.path))}</span>"
             f"<table><tr><th>records</th><th>count</th></tr>{rows}"
             f"<tr><td>events</td><td style='text-align:right'>{self.events}</td></tr></table>"
             + (f"<details><summary>{len(self.rejected)} rejected source file(s)</summary><ul>{rej}</ul></details>" if rej else "")
+            + (f"<table><tr><th>connector</th><th>target</th><th>state</th></tr>{conns}</table>" if conns else "")
             + "</div>"
         )
+
+
+def _connector_line(c: dict[str, Any]) -> str:
+    state = {"open": "PAUSED after failures", "half_open": "probing"}.get(c.get("state") or "", "ready")
+    line = f"{state}, {c.get('calls', 0)} call(s) today, {c.get('failures', 0)} failed"
+    if c.get("last_error"):
+        line += f"; last error: {c['last_error'][:160]}"
+    return line
 
 
 class Workbench:
@@ -172,7 +187,20 @@ class Workbench:
     def _orchestrator_on(self, store: Store, records: Records, models: Any) -> Orchestrator:
         from ._orchestrator import Orchestrator
 
-        return Orchestrator(store, self.config, self.paths, records=records, models=models, memory=lambda: self.memory)
+        return Orchestrator(store, self.config, self.paths, records=records, models=models, memory=lambda: self.memory,
+                            secrets=self.secrets)
+
+    @property
+    def secrets(self) -> SecretStore:
+        """The workspace's credential store (``aios secrets set NAME``): names only, values never shown."""
+        if "secrets" not in self._parts:
+            self._parts["secrets"] = SecretStore(self.paths)
+        return self._parts["secrets"]
+
+    @property
+    def connectors(self) -> Connectors:
+        """The connectors of this workspace: ``wb.connectors.frame()`` shows each one's target, breaker and calls today."""
+        return self.orchestrator.connectors
 
     @property
     def approvals(self) -> ApprovalBook:
@@ -224,7 +252,7 @@ class Workbench:
 
     def status(self) -> Status:
         return Status(self.paths.root, self.config.get("workspace.name"), self.records.counts(), self.store.last_seq(),
-                      self.store.schema_versions(), self.records.rejections())
+                      self.store.schema_versions(), self.records.rejections(), self.connectors.status())
 
     # -- maintenance ---------------------------------------------------------------------
 

@@ -58,19 +58,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+from benchmarks._fast import make_fast
+
 WORKFLOWS = {
     "inbox_triage": {},
     "meeting_followup": {"as_of": "2026-11-20"},
     "invoicing": {"month": "2026-10"},
     "weekly_content": {"week": "2026-W47"},
 }
-FAST = """
-[orchestrator]
-retriever = "keyword"
-backoff_base_s = 0.01
-backoff_max_s = 0.05
-max_wait_s = 5
-"""
 LG_ITEMS = 12
 
 
@@ -301,10 +296,7 @@ def prepare_template(root: Path, source: Path | None = None) -> Path:
         shutil.copytree(source, template)
     else:
         Workbench.init(template, demo=True).close()
-    cfg = template / "aios.toml"
-    cfg.write_text(cfg.read_text().replace('generator = "SmolLM2-135M-Instruct"', 'generator = "template"\nrouter = "rules"')
-                   + FAST)
-    return template
+    return make_fast(template, heartbeat_s=None)
 
 
 def _state(ws: Path) -> tuple[dict[str, str], set[tuple[str, str, str, str]], list[tuple[str, str, str, str]], dict[str, str], bool]:

@@ -1,6 +1,8 @@
-"""Connectors to the outside world: a base class, a registry, and the local ledger."""
+"""Connectors to the outside world: declared actions, one guarded call path, the ledger and e-mail."""
 
-from ._base import Connector, Connectors, kinds, register_kind
+from ._actions import Action, Field, address
+from ._base import Connector, ConnectorEnv, Connectors, Unknown, kinds, register_kind
 from ._ledger import LedgerConnector
 
-__all__ = ["Connector", "Connectors", "LedgerConnector", "kinds", "register_kind"]
+__all__ = ["Action", "Connector", "ConnectorEnv", "Connectors", "Field", "LedgerConnector", "Unknown", "address", "kinds",
+           "register_kind"]

@@ -33,6 +33,7 @@ import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import formatdate, getaddresses
 from pathlib import Path
 from typing import Any, ClassVar
@@ -187,7 +188,12 @@ class EmailConnector(Connector):
                 if self.username:
                     secret = self.password.reveal() if self.password is not None else ""
                     smtp.login(self.username, secret)
-                self._check(smtp.mail(str(msg["From"]).split("<")[-1].rstrip(">").strip()), "MAIL FROM", where)
+                sender = str(msg["From"]).split("<")[-1].rstrip(">").strip()
+                utf8 = not all(a.isascii() for a in (sender, *recipients))
+                if utf8 and not smtp.has_extn("smtputf8"):
+                    raise ConnectorError(f"the SMTP server {where} cannot take internationalised addresses (no SMTPUTF8); "
+                                         "send to an ASCII address or use another server", connector=self.name)
+                self._check(smtp.mail(sender, ["SMTPUTF8"] if utf8 else []), "MAIL FROM", where)
                 for rcpt in recipients:
                     self._check(smtp.rcpt(rcpt), f"RCPT TO {rcpt}", where)
             except smtplib.SMTPAuthenticationError as exc:
@@ -204,7 +210,7 @@ class EmailConnector(Connector):
                                      transient=True) from None
             self.env.journal.mark(key, "data", where)
             try:
-                code, reply = smtp.data(bytes(msg))
+                code, reply = smtp.data(msg.as_bytes(policy=SMTPUTF8) if utf8 else bytes(msg))
             except smtplib.SMTPDataError as exc:
                 # the server refused the message itself: it was not taken, so trying again is safe
                 self.env.journal.forget(key)
@@ -214,6 +220,10 @@ class EmailConnector(Connector):
                     f"the connection to {where} was lost while the message {msg['Message-ID']} was being handed over "
                     f"({_said(exc)}); the server may have accepted it", connector=self.name,
                     hint=f"search the Sent folder or the recipient's inbox for Message-ID {msg['Message-ID']}") from None
+            if not 200 <= code < 300:
+                # the server answered the message itself with a refusal: it was not taken, so trying again is safe
+                self.env.journal.forget(key)
+                raise self._refused(code, reply, "the message", where)
             self.env.journal.mark(key, "accepted", f"{code} {_said(reply)}")
             return f"{code} {_said(reply)}"
         finally:

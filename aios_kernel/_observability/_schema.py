@@ -151,7 +151,7 @@ def _effect_simulated(conn: sqlite3.Connection, event: Event) -> None:
                         "input_ref": f"outbox:{p['key']}", "attrs": {"key": p["key"]}})
 
 
-@observability.projector("effect.applied", "effect.failed")
+@observability.projector("effect.applied", "effect.failed", "effect.unknown")
 def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
     p = event.payload
     # The outcome names only the key: what was called, for which run, is in the intent before it (same entity).
@@ -160,10 +160,10 @@ def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
     if intent is None:
         return
     i = _json.loads(intent[0])
-    ok = event.type == "effect.applied"
+    status = {"effect.applied": "ok", "effect.failed": "error", "effect.unknown": "unknown"}[event.type]
     _span(conn, event, {"id": p["span_id"], "trace_id": i["run_id"], "parent_id": p.get("parent_span"), "kind": "connector",
                         "name": f"{i['connector']}.{i['action']}", "start_at": p.get("started_at"), "end_at": event.at,
-                        "status": "ok" if ok else "error", "input_ref": f"outbox:{p['key']}",
+                        "status": status, "input_ref": f"outbox:{p['key']}",
                         "attrs": {"key": p["key"], "reconciled": bool(p.get("reconciled")),
                                   **({"error": p["error"]} if p.get("error") else {})}})
 

@@ -66,7 +66,7 @@ class Orchestrator:
     """Runs workflows on one workspace; see the module docstring."""
 
     def __init__(self, store: Any, config: Any, paths: Any, *, records: Any, models: Callable[[], Any],
-                 memory: Callable[[], Any] | None = None) -> None:
+                 memory: Callable[[], Any] | None = None, secrets: Any = None) -> None:
         self.store = store
         self.config = config
         self.paths = paths
@@ -78,7 +78,7 @@ class Orchestrator:
         self.broker = Broker(self.store, lease_s=float(o.get("lease_s", 60.0)), max_attempts=int(o.get("max_attempts", 3)),
                              agent_limits=conc.get("agents"), connector_limits=conc.get("connectors"))
         self.max_wait_s = float(o.get("max_wait_s", 60.0))
-        self.connectors = Connectors(self.config, paths)
+        self.connectors = Connectors(self.config, paths, self.store, secrets)
         self.outbox = Outbox(self.store, self.connectors)
         self.approvals = ApprovalBook(self.store)
         self.policy = Policy(self.config)

@@ -33,7 +33,7 @@ INBOX_TRIAGE = Workflow(
                      "evidence": "$context.evidence"}),
     ],
     foreach=ForEach("reply", items="$drafts.replies", key="email_id", steps=[
-        Step("send", agent="executor", action="send_email", when="$item.needs_reply",
+        Step("send", agent="executor", action="send_email", connector="email", when="$item.needs_reply",
              inputs={"item": "$item", "kind": "email"}),
         Step("quarantine", agent="executor", action="quarantine_email", when="$item.flagged", approval="review",
              inputs={"item": "$item", "kind": "quarantine"}),
@@ -57,7 +57,7 @@ MEETING_FOLLOWUP = Workflow(
         Step("drafts", agent="followup.draft", inputs={"meetings": "$meetings.meetings", "notes": "$notes.notes"}),
     ],
     foreach=ForEach("followup", items="$drafts.emails", key="meeting_id", steps=[
-        Step("send", agent="executor", action="send_email", inputs={"item": "$item", "kind": "email"}),
+        Step("send", agent="executor", action="send_email", connector="email", inputs={"item": "$item", "kind": "email"}),
     ]),
 )
 
@@ -77,7 +77,7 @@ INVOICING = Workflow(
     foreach=ForEach("invoice", items="$render.invoices", key="number", steps=[
         Step("issue", agent="executor", action="issue_invoice", compensate="void_invoice",
              inputs={"item": "$item", "kind": "invoice"}),
-        Step("send", agent="executor", action="send_email", covered_by="issue",
+        Step("send", agent="executor", action="send_email", connector="email", covered_by="issue",
              inputs={"item": "$item", "kind": "invoice_email"}),
     ]),
 )

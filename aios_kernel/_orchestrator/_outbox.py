@@ -12,6 +12,12 @@ if so, the outcome is recorded (``reconciled``) and the action is never
 repeated; if not, the task that owns it runs the step again, which applies
 it. A crash before 1 leaves nothing, and the step runs again from its
 checkpoint. So a SIGKILL anywhere neither duplicates nor loses an effect.
+
+When the target itself cannot say (an e-mail's connection dropped after the
+message was handed over), the effect becomes ``unknown`` (``effect.unknown``)
+and is never tried again on its own: the runner asks the operator, and
+:meth:`Outbox.confirm` (it happened) or a forced :meth:`Outbox.execute` (do
+it again) settles it.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .._connectors import Connectors
-from .._errors import ConnectorError
+from .._connectors import Connectors, Unknown
+from .._errors import ConnectorError, OutcomeUnknown
 from .._ids import iso_at, new_id
 from .._store import Store, _json
 
@@ -37,14 +43,26 @@ class Outbox:
         return None if row is None else _decode(row)
 
     def execute(self, *, key: str, connector: str, action: str, payload: dict[str, Any], run_id: str, task_id: str,
-                step: str, parent_span: str | None = None, actor: str = "executor") -> dict[str, Any]:
-        """Apply ``action`` once for ``key`` and return the receipt (the earlier one if it was applied)."""
+                step: str, parent_span: str | None = None, actor: str = "executor", again: bool = False) -> dict[str, Any]:
+        """Apply ``action`` once for ``key`` and return the receipt (the earlier one if it was applied).
+
+        An effect whose outcome is ``unknown`` raises :class:`~aios_kernel.OutcomeUnknown`
+        until a person says; ``again=True`` is that person saying "do it again".
+        """
         row = self.get(key)
         if row is not None and row["status"] == "applied":
             return row["result"] or {}
-        target = self.connectors.get(connector)
-        if row is not None and row["status"] == "intended":
-            receipt = target.was_applied(key)
+        if row is not None and row["status"] == "unknown" and not again:
+            raise OutcomeUnknown(row["error"] or f"the outcome of {key} is unknown", connector=connector,
+                                 hint=(row["result"] or {}).get("hint", ""))
+        payload = self.connectors.validate(connector, action, payload)  # a bad payload never becomes an intent
+        if again:
+            self.connectors.get(connector).retract(key)
+        elif row is not None and row["status"] == "intended":
+            receipt = self.connectors.was_applied(connector, key)
+            if isinstance(receipt, Unknown):
+                self._unknown(key, receipt.reason, receipt.hint, run_id, parent_span, started=time.time())
+                raise OutcomeUnknown(receipt.reason, connector=connector, hint=receipt.hint)
             if receipt is not None:
                 self._outcome(key, receipt, run_id, parent_span, reconciled=True, started=time.time())
                 return receipt
@@ -53,7 +71,10 @@ class Outbox:
             "key": key, "connector": connector, "action": action, "payload": payload, "run_id": run_id,
             "task_id": task_id, "step": step}, actor=actor, correlation_id=run_id)
         try:
-            receipt = target.apply(key, action, payload)
+            receipt = self.connectors.call(connector, key, action, payload)
+        except OutcomeUnknown as exc:
+            self._unknown(key, str(exc), exc.hint, run_id, parent_span, started=started)
+            raise
         except ConnectorError as exc:
             self.store.emit("effect.failed", f"effect:{key}", {"key": key, "error": str(exc), "span_id": new_id("sp"),
                                                               "parent_span": parent_span, "started_at": iso_at(started)},
@@ -64,12 +85,22 @@ class Outbox:
 
     def simulate(self, *, key: str, connector: str, action: str, payload: dict[str, Any], run_id: str, task_id: str,
                  step: str, parent_span: str | None = None, actor: str = "executor") -> dict[str, Any]:
-        """Record the effect a live run would have, without calling anything."""
+        """Record the effect a live run would have (checked, and previewed by its connector), calling nothing."""
+        preview = self.connectors.preview(connector, action, payload)
         self.store.emit("effect.simulated", f"effect:{key}", {
             "key": key, "connector": connector, "action": action, "payload": payload, "run_id": run_id,
             "task_id": task_id, "step": step, "span_id": new_id("sp"), "parent_span": parent_span},
             actor=actor, correlation_id=run_id)
-        return {"key": key, "simulated": True}
+        return {"key": key, "simulated": True, "preview": preview}
+
+    def confirm(self, key: str, *, by: str, run_id: str, parent_span: str | None = None) -> dict[str, Any]:
+        """A person says an ``unknown`` effect did happen: it is recorded applied, and never tried again."""
+        row = self.get(key)
+        if row is None or row["status"] != "unknown":
+            return (row or {}).get("result") or {}
+        receipt = {"key": key, "confirmed_by": by, "how": "the operator found it had happened"}
+        self._outcome(key, receipt, run_id, parent_span, reconciled=True, started=time.time(), actor=f"operator:{by}")
+        return receipt
 
     def reconcile(self) -> list[tuple[str, str]]:
         """Settle intents left by a crash: ask each connector whether the key was applied.
@@ -84,11 +115,14 @@ class Outbox:
                 " IN ('leased','running') AND max(coalesce(q.lease_until, 0), coalesce(h.until, 0)) > ?)"
                 " ORDER BY o.created_at", (time.time(),)):
             try:
-                receipt = self.connectors.get(row["connector"]).was_applied(row["key"])
+                receipt = self.connectors.was_applied(row["connector"], row["key"])
             except ConnectorError:
-                out.append((row["key"], "unknown: the connector could not be asked; retried on the next resume"))
+                out.append((row["key"], "not known yet: the connector could not be asked; asked again on the next resume"))
                 continue
-            if receipt is not None:
+            if isinstance(receipt, Unknown):
+                self._unknown(row["key"], receipt.reason, receipt.hint, row["run_id"], None, started=time.time())
+                out.append((row["key"], "unknown: it may have happened; the operator is asked, it is not repeated"))
+            elif receipt is not None:
                 self._outcome(row["key"], receipt, row["run_id"], None, reconciled=True, started=time.time())
                 out.append((row["key"], "applied before the crash: recorded, not repeated"))
             else:
@@ -100,9 +134,14 @@ class Outbox:
         return [_decode(r) for r in self.store.query(sql, (run_id,) if run_id else ())]
 
     def _outcome(self, key: str, receipt: dict[str, Any], run_id: str, parent_span: str | None, *, reconciled: bool,
-                 started: float) -> None:
+                 started: float, actor: str = "executor") -> None:
         self.store.emit("effect.applied", f"effect:{key}", {
             "key": key, "result": receipt, "reconciled": reconciled, "span_id": new_id("sp"), "parent_span": parent_span,
+            "started_at": iso_at(started)}, actor=actor, correlation_id=run_id)
+
+    def _unknown(self, key: str, reason: str, hint: str, run_id: str, parent_span: str | None, *, started: float) -> None:
+        self.store.emit("effect.unknown", f"effect:{key}", {
+            "key": key, "error": reason, "hint": hint, "span_id": new_id("sp"), "parent_span": parent_span,
             "started_at": iso_at(started)}, actor="executor", correlation_id=run_id)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _agents
-from .._errors import LeaseLostError, StateError, WorkflowError
+from .._errors import LeaseLostError, OutcomeUnknown, StateError, WorkflowError
 from .._evidence import flagged
 from .._ids import iso, iso_at, new_id
 from .._store import Store, _json
@@ -178,6 +178,10 @@ class TaskRunner:
         if agent.uses_models:
             self._budget_gate(t, step, agent)
         if step.action:
+            asked = self._decision_for(t, step, kind="effect")
+            if asked is not None:
+                self._settle_unknown(t, idx, step, agent, asked, started, cpu0, span_id)
+                return
             decided = self._decision_for(t, step)
             if decided is not None:
                 self._apply_decision(t, idx, step, agent, decided, started, cpu0, span_id)
@@ -288,8 +292,7 @@ class TaskRunner:
                              note=f"simulated {step.action} (a live run would {'do it' if decision.automatic else 'ask first'})")
             return
         if decision.automatic:
-            receipt = self.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
-                                               **common)
+            receipt = self._execute(t, step, key=key, payload=payload, **common)
             self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
                              outputs={"effect_key": key, "receipt": receipt, "payload": payload, "policy": "auto"},
                              evidence=evidence, confidence=result.confidence, cost=result.cost.to_json(),
@@ -331,15 +334,61 @@ class TaskRunner:
         payload = dict(option.get("payload") or a.payload) if option else dict(a.payload)
         payload.update(a.edits or {})
         key = a.why.get("key") or self._effect_key(t, step)
-        receipt = self.outbox.execute(key=key, connector=step.connector, action=step.action or "", payload=payload,
-                                           run_id=t.run_id, task_id=t.id, step=step.name, parent_span=span_id,
-                                           actor=f"operator:{a.decided_by}")
+        receipt = self._execute(t, step, key=key, payload=payload, run_id=t.run_id, task_id=t.id, step=step.name,
+                                parent_span=span_id, actor=f"operator:{a.decided_by}")
         self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
                          outputs={"effect_key": key, "receipt": receipt, "payload": payload, "approved_by": a.id,
                                   "decision": a.decision, "edited": sorted(a.edits or {})},
                          evidence=a.evidence, confidence=a.why.get("confidence"),
                          note=f"{step.action} done after {a.decided_by} chose {a.decision}"
                               + (f" with edits to {', '.join(sorted(a.edits))}" if a.edits else ""))
+
+    # -- effects whose outcome is unknown ---------------------------------------------------------
+
+    def _execute(self, t: _Task, spec: Step, *, key: str, payload: dict[str, Any], again: bool = False,
+                 **common: Any) -> dict[str, Any]:
+        """The outbox's execute; an outcome nobody can know becomes a question to the operator, and the task waits."""
+        try:
+            return self.outbox.execute(key=key, connector=spec.connector, action=spec.action or "", payload=payload,
+                                       again=again, **common)
+        except OutcomeUnknown as exc:
+            self._ask(t, spec, key, payload, exc)
+            raise _Wait() from None
+
+    def _ask(self, t: _Task, step: Step, key: str, payload: dict[str, Any], exc: OutcomeUnknown) -> None:
+        mail = step.action == "send_email"
+        options = [{"id": "mark_sent", "label": "It arrived: record it as sent" if mail else "It happened: record it as done"},
+                   {"id": "resend", "label": "It did not arrive: send it again" if mail else "It did not happen: do it again"},
+                   {"id": "skip", "label": "Leave it: do not try again", "effect": False}]
+        with self.store.atomic() as conn:
+            self._check_owner(conn, t)
+            approval_id = self.approvals.request(
+                run_id=t.run_id, task_id=t.id, step=step.name, kind="effect", action=step.action,
+                title=f"Did it happen? {step.action} ({t.row['name']}): the outcome is not known", payload=payload,
+                why={"key": key, "connector": step.connector, "hint": exc.hint,
+                     "policy": {"reasons": [str(exc)], "mode": "options"}},
+                options=options)
+            self.broker.wait(t.row, owner=self.owner, approval_id=approval_id,
+                             reason=f"the outcome of {step.action} is unknown: {exc.hint or exc}")
+
+    def _settle_unknown(self, t: _Task, idx: int, step: Step, agent: Any, a: Any, started: float, cpu0: float,
+                        span_id: str) -> None:
+        key = a.why["key"]
+        common = dict(run_id=t.run_id, task_id=t.id, step=step.name, parent_span=span_id)
+        if a.choice == "skip" or a.status == "rejected":
+            self._checkpoint(t, idx, step, agent, status="rejected", started=started, cpu0=cpu0, span_id=span_id,
+                             outputs={"approval": a.id, "decision": a.choice or a.decision, "effect_key": key},
+                             note=f"{step.action} left undone: {a.decided_by} said so after its outcome was unknown")
+            raise _Stop(f"{step.action} was left undone by {a.decided_by} (its outcome was unknown)")
+        if a.choice == "resend":
+            receipt = self._execute(t, step, key=key, payload=dict(a.payload), again=True, actor=f"operator:{a.decided_by}",
+                                    **common)
+        else:
+            receipt = self.outbox.confirm(key, by=str(a.decided_by), run_id=t.run_id, parent_span=span_id)
+        self._checkpoint(t, idx, step, agent, status="succeeded", started=started, cpu0=cpu0, span_id=span_id,
+                         outputs={"effect_key": key, "receipt": receipt, "payload": dict(a.payload), "approved_by": a.id,
+                                  "decision": a.choice},
+                         note=f"{step.action}: {a.decided_by} chose {a.choice} after its outcome was unknown")
 
     # -- failure, sagas, the end --------------------------------------------------------------------
 
@@ -355,6 +404,7 @@ class TaskRunner:
             actor=f"worker:{self.owner}", correlation_id=t.run_id)
         if attempt < allowed:
             delay = _retry.backoff(attempt, base=self.settings.backoff_base_s, cap=self.settings.backoff_max_s, rng=self.rng)
+            delay = max(delay, float(getattr(exc, "retry_after", None) or 0.0))  # the target's own word on when
             self.broker.retry_later(t.row, owner=self.owner, error=message, error_type=error_type, delay_s=delay)
             return "retry"
         spent_all = error_type != "invalid"

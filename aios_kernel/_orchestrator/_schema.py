@@ -289,13 +289,14 @@ def _effect_intended(conn: sqlite3.Connection, event: Event) -> None:
     )
 
 
-@orchestrator.projector("effect.applied", "effect.failed")
+@orchestrator.projector("effect.applied", "effect.failed", "effect.unknown")
 def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
     p = event.payload
-    ok = event.type == "effect.applied"
+    status = {"effect.applied": "applied", "effect.failed": "failed", "effect.unknown": "unknown"}[event.type]
+    result = p.get("result") if status != "unknown" else {"hint": p.get("hint") or ""}
     conn.execute("UPDATE outbox SET status=?, result=?, error=?, reconciled=?, applied_at=?, event_seq=? WHERE key=?",
-                 ("applied" if ok else "failed", _j(p.get("result")), p.get("error"), int(p.get("reconciled", False)),
-                  event.at if ok else None, event.seq, p["key"]))
+                 (status, _j(result), p.get("error"), int(p.get("reconciled", False)),
+                  event.at if status == "applied" else None, event.seq, p["key"]))
 
 
 # -- reactions to other layers' events -----------------------------------------------------

@@ -61,7 +61,17 @@ issue_invoice = "review"
 publish_post = "review"
 
 [connectors.ledger]
+# Invoices and posts land here until their own connectors are set up: one JSON line per effect.
 path = "ledger.jsonl"
+
+[connectors.email]
+# With no smtp_host, mail is delivered into the workspace's Maildir (mail/.Sent) and nothing
+# leaves the machine. For a real server:
+# smtp_host = "smtp.example.org"
+# smtp_security = "starttls"          # or "tls", or "none"
+# username = "maja@lindgren-advisory.com"
+# password = "secret:smtp"            # stored with: aios secrets set smtp
+# imap_host = "imap.example.org"      # copies of sent mail go to its Sent folder
 
 [dask]
 # Empty: a local scheduler in this process. Set "tcp://127.0.0.1:8786" to use a cluster.

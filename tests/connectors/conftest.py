@@ -47,6 +47,12 @@ class Smtp:
         server = self
 
         class Handler:
+            async def handle_EHLO(self, smtp: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+                with server.lock:
+                    server.sessions += 1
+                session.host_name = hostname
+                return responses
+
             async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
                 if server.mode == "reject":
                     return "550 5.1.1 no such user here"

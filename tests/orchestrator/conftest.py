@@ -8,23 +8,9 @@ from pathlib import Path
 
 import pytest
 
-FAST = """
-[orchestrator]
-retriever = "keyword"
-backoff_base_s = 0.01
-backoff_max_s = 0.05
-max_wait_s = 5
-heartbeat_s = 0.5
-"""
+from benchmarks._fast import make_fast
 
-
-def make_fast(root: Path, extra: str = "") -> Path:
-    """Template tier, rules router, keyword retrieval, quick retries: workflow tests stay fast."""
-    cfg = root / "aios.toml"
-    text = cfg.read_text()
-    text = text.replace('generator = "SmolLM2-135M-Instruct"', 'generator = "template"\nrouter = "rules"')
-    cfg.write_text(text + FAST + extra)
-    return root
+__all__ = ["ledger_lines", "make_fast"]
 
 
 @pytest.fixture
@@ -83,9 +69,9 @@ def lm_wb(demo_ws: Path, smollm2) -> Iterator["Workbench"]:  # noqa: F821
     """A demo workbench on the real local model (keyword retrieval, rules router)."""
     from aios_kernel import Workbench
 
+    make_fast(demo_ws)
     cfg = demo_ws / "aios.toml"
-    cfg.write_text(cfg.read_text().replace('generator = "SmolLM2-135M-Instruct"', 'generator = "SmolLM2-135M-Instruct"\nrouter = "rules"')
-                   + FAST)
+    cfg.write_text(cfg.read_text().replace('generator = "template"', 'generator = "SmolLM2-135M-Instruct"'))
     w = Workbench.open(demo_ws)
     yield w
     w.close()
