@@ -21,7 +21,7 @@ from . import _entities
 from ._errors import WorkspaceError
 from ._resources import bundled_data_dir
 from ._store import Store, VerifyReport
-from ._workspace import Config, SecretStore, WorkspacePaths, check_path, create, default_path
+from ._workspace import Config, SecretStore, WorkspacePaths, check_path, create, default_path, harden, private
 
 if TYPE_CHECKING:
     import polars as pl
@@ -104,6 +104,7 @@ class Workbench:
         from . import _components  # noqa: F401  (registers every layer's tables)
 
         store = Store.open(paths.store)
+        harden(paths)
         return cls(paths, config, store)
 
     @classmethod
@@ -263,7 +264,7 @@ class Workbench:
         from ._ids import utcnow
 
         target = Path(dest) if dest else self.paths.snapshots / f"store-{utcnow():%Y%m%dT%H%M%S%f}.db"
-        return self.store.snapshot(target)
+        return private(self.store.snapshot(target))  # a copy of the clients' records: the owner's alone
 
     # -- runs ----------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from aios_kernel._errors import AiosError
 from aios_kernel._ids import iso
 from aios_kernel._resources import notebooks_dir
 from aios_kernel._scheduler import PipelineRun, PipelineRuns, check_parameters, kill_group, resolve_notebook
+from aios_kernel._workspace import private_tree
 
 KILL_GRACE_S = 5.0
 """How long past the time limit the child gets to report a cell timeout itself before it is killed."""
@@ -82,12 +83,13 @@ def execute(workspace: str | Path, run_id: str, *, owner: str | None = None, on_
             final = runs.get(run_id)
             if folder.is_dir():  # the record beside the files too, for whoever opens the folder
                 (folder / "run.json").write_text(json.dumps({**final.to_json(), "ok": final.ok}, indent=2), encoding="utf-8")
+                private_tree(folder)  # an executed notebook shows the business's records: the owner's alone
             return final
 
 
 def _attempt(wb: Any, runs: PipelineRuns, run: PipelineRun, attempt: int, folder: Path, on_progress: Progress | None,
              poll_s: float) -> Outcome:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     resumed: dict[str, Any] = {}
     if run.resume:
         try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aios_kernel._ids import iso, utcnow
 from aios_kernel._resources import notebooks_dir
+from aios_kernel._workspace import private_tree
 
 
 @dataclass
@@ -74,4 +75,5 @@ def run_notebook(notebook: str | Path, *, workspace: Path, runs_dir: Path, param
         html_path.write_text(body, encoding="utf-8")
     run = NotebookRun(source.name, folder, executed, html_path, params, started, time.perf_counter() - t0, error is None, error)
     (folder / "run.json").write_text(json.dumps(run.to_json(), indent=2), encoding="utf-8")
+    private_tree(folder)
     return run

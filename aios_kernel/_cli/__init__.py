@@ -53,6 +53,7 @@ def log_path() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # what this process writes holds clients' records: its owner's alone, whatever the shell's umask
     args = sys.argv[1:] if argv is None else argv
     bad = next((a for a in args if _not_text(a)), None)
     if bad is not None:

@@ -9,7 +9,6 @@ payload passes before a connector sees it: a wrong or missing field is a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +48,8 @@ class Action:
     """Fields beyond the declared ones pass through unchecked (e.g. an invoice's rendered document)."""
 
     def validate(self, payload: Mapping[str, Any], *, connector: str = "") -> dict[str, Any]:
-        """The payload with its declared fields checked and normalised; raises ValidationError naming a bad field."""
+        """The payload, its declared fields checked (left as given: the intent records what was approved);
+        raises ValidationError naming a bad field."""
         if not isinstance(payload, Mapping):
             raise ValidationError(f"{connector}.{self.name}: the payload must be a dict of fields, got {type(payload).__name__}",
                                   field="payload")
@@ -67,7 +67,7 @@ class Action:
                     raise ValidationError(f"{connector}.{self.name} needs {f.name!r}" + (f" ({f.help})" if f.help else ""),
                                           field=f.name)
                 continue
-            out[f.name] = _check(f, value, f"{connector}.{self.name}")
+            _check(f, value, f"{connector}.{self.name}")
         return out
 
 
@@ -140,13 +140,9 @@ def address(value: Any, *, field: str = "to", where: str = "") -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{prefix}{field} must be an e-mail address, got {value!r}", field=field)
     try:
-        checked = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
+        validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         raise ValidationError(f"{prefix}{field}: {value.strip()!r} is not an e-mail address ({exc})", field=field) from None
-    return str(checked.normalized)
+    return value.strip()
 
 
-def finite(value: float, name: str) -> float:
-    if not math.isfinite(value):
-        raise ValidationError(f"{name} must be a finite number", field=name)
-    return value

@@ -54,7 +54,9 @@ class Connector:
 
     kind: str = ""
     actions: ClassVar[dict[str, Action]] = {}
-    """The actions this connector performs; empty: it takes any action name (the ledger)."""
+    """The actions this connector performs, with their schemas."""
+    any_action: ClassVar[bool] = False
+    """True: actions it does not declare are taken too, unchecked (the ledger records anything)."""
 
     def __init__(self, name: str, settings: Mapping[str, Any] | None = None) -> None:
         self.name = name
@@ -159,12 +161,10 @@ class Connectors:
     # -- calls ----------------------------------------------------------------------------------
 
     def action(self, name: str, action: str) -> Action | None:
-        """The declared action (None for a connector that takes any action)."""
+        """The declared action (None for an undeclared one a connector that takes any action accepts)."""
         target = self.get(name)
-        if not target.actions:
-            return None
         spec = target.actions.get(action)
-        if spec is None:
+        if spec is None and not target.any_action:
             raise ConnectorError(f"connector {name!r} ({target.kind}) cannot {action}; it can: {', '.join(sorted(target.actions))}",
                                  connector=name)
         return spec
@@ -172,7 +172,9 @@ class Connectors:
     def validate(self, name: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` checked against the action's schema (a ValidationError names the field)."""
         spec = self.action(name, action)
-        return spec.validate(payload, connector=name) if spec else dict(payload)
+        if spec is not None:
+            return spec.validate(payload, connector=name)
+        return Action(action).validate(payload, connector=name)  # a table of fields, at least
 
     def call(self, name: str, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply ``action`` for ``key`` through the breaker and the rate limit, counting the outcome."""

@@ -106,9 +106,9 @@ class EmailConnector(Connector):
         """The exact message every attempt at ``key`` sends."""
         msg = EmailMessage()
         msg["From"] = payload.get("from") or self.sender or f"aios@{self.domain}"
-        msg["To"] = ", ".join(payload["to"])
+        msg["To"] = ", ".join(_listed(payload["to"]))
         if payload.get("cc"):
-            msg["Cc"] = ", ".join(payload["cc"])
+            msg["Cc"] = ", ".join(_listed(payload["cc"]))
         msg["Subject"] = payload["subject"]
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         msg["Message-ID"] = message_id(key, self.domain)
@@ -251,6 +251,10 @@ class EmailConnector(Connector):
         except (ConnectorError, OSError) as exc:
             # sent is sent: a missing copy is noted on the receipt, not a reason to send again
             return f"no copy: {exc}"
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _said(value: Any) -> str:

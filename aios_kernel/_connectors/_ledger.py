@@ -17,17 +17,30 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import ConnectorError
 from .._ids import iso
+from ._actions import Action, Field
 from ._base import Connector
+from ._email import SEND
 
 
 class LedgerConnector(Connector):
-    """Appends effects to ``path`` (``[connectors.ledger] path``, relative to the workspace)."""
+    """Appends effects to ``path`` (``[connectors.ledger] path``, relative to the workspace).
+
+    It records any action; the ones it declares are checked as their own
+    connectors check them (an e-mail through the ledger needs valid addresses).
+    """
 
     kind = "ledger"
+    actions: ClassVar[dict[str, Action]] = {
+        "send_email": SEND,
+        "issue_invoice": Action("issue_invoice", (Field("number", "id"), Field("total", "amount"), Field("currency", "currency")),
+                                reversible=True, compensation="void_invoice"),
+        "void_invoice": Action("void_invoice", (Field("undo_of", "text"),)),
+    }
+    any_action: ClassVar[bool] = True
 
     def __init__(self, name: str, path: Path, settings: dict[str, Any] | None = None) -> None:
         super().__init__(name, settings)
@@ -47,7 +60,7 @@ class LedgerConnector(Connector):
                           sort_keys=True, separators=(",", ":"))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
             raise ConnectorError(f"cannot open the ledger {self.path}: {exc}", connector=self.name, transient=True) from exc
         try:

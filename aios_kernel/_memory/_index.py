@@ -188,10 +188,10 @@ class VectorIndex:
         """Write the index and its sidecar atomically (temporary file, then rename)."""
         import faiss
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = faiss.serialize_index(self.index).tobytes()
         tmp = self.path.with_suffix(".faiss.partial")
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # vectors of client text: private
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -199,6 +199,7 @@ class VectorIndex:
                 "bytes": len(data), "crc32": zlib.crc32(data)}
         tmp_meta = self.meta_path.with_suffix(".json.partial")
         tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
+        os.chmod(tmp_meta, 0o600)
         tmp.replace(self.path)
         tmp_meta.replace(self.meta_path)
         self.dirty = False

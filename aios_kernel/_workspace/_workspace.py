@@ -128,20 +128,64 @@ def check_path(path: Path, *, must_exist: bool) -> None:
         )
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+"""A workspace holds clients' mail and money: its folder and files are its owner's alone, whatever the umask."""
+
+
+def private(path: Path) -> Path:
+    """``path`` readable and writable by its owner only (0700 for a folder, 0600 for a file); returns it."""
+    try:
+        os.chmod(path, PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
+    except FileNotFoundError:
+        pass
+    return path
+
+
+def private_tree(root: Path) -> None:
+    """Every folder and file under ``root`` (and ``root``) made private."""
+    for folder, dirs, files in os.walk(root):
+        private(Path(folder))
+        for name in files:
+            if not os.path.islink(os.path.join(folder, name)):
+                private(Path(folder) / name)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, created 0600 (never readable by others, even for a moment)."""
+    tmp = path.with_name(path.name + ".partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, PRIVATE_FILE)
+    os.replace(tmp, path)
+
+
+def harden(paths: WorkspacePaths) -> None:
+    """Tighten a workspace made before it was private (or by a lax umask): the folder 0700, its settings,
+    store and secrets 0600. Only the owner can; for anyone else this changes nothing."""
+    if paths.root.exists() and paths.root.stat().st_uid == os.geteuid():
+        private(paths.root)
+        for name in (CONFIG_NAME, STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm", "secrets.enc"):
+            private(paths.root / name)
+
+
 def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePaths:
-    """Create the folders and a default aios.toml; an existing aios.toml is kept."""
+    """Create the folders (0700) and a default aios.toml (0600); an existing aios.toml is kept."""
     check_path(path, must_exist=False)
     paths = WorkspacePaths(path)
     for folder in (path, paths.index, paths.runs, paths.snapshots):
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        private(folder)
     if not paths.config.exists():
         values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": ""}
         values.update(settings or {})
         text = DEFAULT_TOML.format(**{k: str(v).replace('"', '\\"') for k, v in values.items()})
         Config(_parse(text))  # never write a file we could not read back
-        tmp = paths.config.with_suffix(".toml.partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(paths.config)
+        write_private(paths.config, text)
     return paths
 
 
