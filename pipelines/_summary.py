@@ -27,8 +27,11 @@ def execution_lines(wb: Any) -> list[str]:
         lines.append(f"    - {a.title}{flag}")
     if len(pending) > 6:
         lines.append(f"    … and {len(pending) - 6} more: `aios approvals`")
-    done = effect_counts(wb.store).get("applied", 0)
-    lines.append(f"  side effects executed: {done} (ledger: {wb.config.get('connectors.ledger.path', 'ledger.jsonl')})")
+    effects = effect_counts(wb.store)
+    lines.append(f"  side effects executed: {effects.get('applied', 0)}"
+                 + (f", {effects['unknown']} whose outcome you are asked about" if effects.get("unknown") else ""))
+    for c in wb.connectors.status():
+        lines.append(f"    {c['connector']}: {c['target']}")
     cost = model_totals(wb.store)
     currency = wb.config.get("workspace.currency", "")
     lines.append(f"  cost: {cost['calls']} model calls ({', '.join(f'{t} {n}' for t, n in cost['tiers'].items())}), "

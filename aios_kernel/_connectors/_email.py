@@ -126,8 +126,10 @@ class EmailConnector(Connector):
                 "headers": {k: str(v) for k, v in msg.items() if k != "Message-ID"}, "bytes": len(bytes(msg))}
 
     def describe(self) -> str:
-        out = f"smtp {self.host}:{self.port} ({self.security})" if self.host else f"local {self.local.describe()}"
-        return out + (f", copies in {self.sent.describe()}" if self.sent is not None else "")
+        if not self.host:
+            return (f"no SMTP server set: delivered into {(self.sent or self.local).describe()} (nothing leaves this machine; "
+                    "set [connectors.email] smtp_host to send)")
+        return f"smtp {self.host}:{self.port} ({self.security})" + (f", copies in {self.sent.describe()}" if self.sent else "")
 
     # -- apply ----------------------------------------------------------------------------------
 
@@ -210,7 +212,8 @@ class EmailConnector(Connector):
                                      transient=True) from None
             self.env.journal.mark(key, "data", where)
             try:
-                code, reply = smtp.data(msg.as_bytes(policy=SMTPUTF8) if utf8 else bytes(msg))
+                # SMTP lines end in CRLF; smtplib sends bytes as given, so the message is written with them
+                code, reply = smtp.data(msg.as_bytes(policy=(SMTPUTF8 if utf8 else msg.policy).clone(linesep="\r\n")))
             except smtplib.SMTPDataError as exc:
                 # the server refused the message itself: it was not taken, so trying again is safe
                 self.env.journal.forget(key)
