@@ -13,6 +13,7 @@ def _():
     import aios_kernel
 
     wb = aios_kernel.Workbench.open(os.environ.get("AIOS_WORKSPACE") or None)
+    wb.worker.start()  # carries runs on after a decision in the inbox below (the click only records it)
     return mo, wb
 
 

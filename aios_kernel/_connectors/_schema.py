@@ -11,9 +11,11 @@ connector.breaker         ``connector_breakers``: closed, open (until when, why)
 The other tables are operational state, not history (like the orchestrator's
 heartbeats): ``connector_buckets`` (tokens left per connector and action),
 ``connector_usage`` (calls, failures and the last error per connector and
-day) and ``connector_journal`` (how far a hand-over got: an e-mail's DATA
-started, or was accepted), written in their own committed transactions
-because a crash must not lose them.
+day), ``connector_journal`` (how far a hand-over got: an e-mail's DATA
+started, or was accepted), ``mail_sync`` / ``mail_seen`` (how far each
+mailbox was read) and ``mail_sync_lock`` (one sync per mailbox at a time),
+written in their own committed transactions because a crash must not lose
+them. What mail sync brought in is recorded as the entities' own events.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ CREATE TABLE connector_usage (
 );
 CREATE TABLE connector_journal (key TEXT NOT NULL, stage TEXT NOT NULL, at TEXT NOT NULL, detail TEXT,
                                 PRIMARY KEY (key, stage));
+CREATE TABLE mail_sync (mailbox TEXT PRIMARY KEY, uidvalidity INTEGER, last_uid INTEGER NOT NULL DEFAULT 0,
+                        synced_at TEXT NOT NULL);
+CREATE TABLE mail_seen (mailbox TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (mailbox, key)) WITHOUT ROWID;
+CREATE TABLE mail_sync_lock (mailbox TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
 """
 
 connectors = component("connectors", tables=["connector_breakers"])

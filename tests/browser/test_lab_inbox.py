@@ -153,17 +153,18 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         assert edited["payload"]["subject"] == "Re: Edited in the inbox"
 
         # Restart the kernel and show the inbox again: decided cards are gone, the rest remain.
+        # The inbox on the page now is marked stale, so the wait below is for the one the new kernel draws.
+        page.evaluate("() => document.querySelectorAll('.aios-inbox').forEach(e => { e.dataset.stale = '1'; })")
         page.locator("li.lm-MenuBar-item", has_text="Kernel").click()
         page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
         page.locator(".jp-Dialog button.jp-mod-accept", has_text="Restart").click()
-        time.sleep(1.0)
         gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, emails[3].id}
         still = {a.id for fmt in by_format.values() for a in fmt} - gone
-        # the old output is cleared and the new inbox drawn: wait for it, not for a card of the old one
-        page.wait_for_function("n => document.querySelectorAll('.aios-inbox .aios-card').length === n",
+        page.wait_for_function("n => { const fresh = [...document.querySelectorAll('.aios-inbox')].filter(e => !e.dataset.stale);"
+                               " return fresh.length > 0 && fresh[0].querySelectorAll('.aios-card').length === n; }",
                                arg=len(still), timeout=90_000)
         page.get_by_text(lab_idle).wait_for(timeout=90_000)
-        shown = set(page.locator(".aios-inbox .aios-card").evaluate_all("cs => cs.map(c => c.dataset.id)"))
+        shown = set(page.locator(".aios-inbox:not([data-stale]) .aios-card").evaluate_all("cs => cs.map(c => c.dataset.id)"))
         assert not shown & gone
         assert shown == still  # including the deferred one
         assert page.locator(".aios-inbox .aios-decided").count() == 0

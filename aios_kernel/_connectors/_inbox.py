@@ -1,0 +1,224 @@
+"""Inbound mail: new messages from a local Maildir or an IMAP folder, incrementally and never twice at once.
+
+A sync reads only what is new since the last one and records how far it got
+after every batch, so a sync cut short (a crash, a dropped connection) goes
+on where it stopped:
+
+- **IMAP**: one connection per sync, the folder selected read-only, new
+  messages found by UID (``UID SEARCH UID n:*``) and fetched in batches with
+  ``BODY.PEEK[]`` (nothing is marked read). The folder's UIDVALIDITY is kept
+  with the last UID; when the server changes it, the folder is read again from
+  the start (ingest writes nothing for a message it already has).
+- **Maildir**: every message in ``new`` and ``cur`` whose key was not seen
+  before; the folder is left as it is.
+
+A lease in the store (``mail_sync_lock``) lets one sync of a mailbox run at a
+time, whichever process starts it: a second one is told a sync is running
+instead of opening a second connection.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import ConnectorError, StateError
+from .._ids import iso
+
+BATCH = 100
+"""Messages fetched (and handed over) at a time: what one sync holds in memory."""
+MAX_BYTES = 25 * 1024 * 1024
+"""A message larger than this is not fetched; it is reported (size limits of untrusted input)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One fetched message: where it came from (a stable id in its mailbox) and its bytes."""
+
+    mailbox: str
+    uid: str
+    source: str
+    raw: bytes
+
+
+@dataclass
+class Skipped:
+    uid: str
+    source: str
+    reason: str
+
+
+class Lease:
+    """``mail_sync_lock``: one sync per mailbox at a time across every process on the workspace."""
+
+    def __init__(self, store: Any, mailbox: str, owner: str, seconds: float = 600.0) -> None:
+        self.store, self.mailbox, self.owner, self.seconds = store, mailbox, owner, seconds
+
+    def __enter__(self) -> Lease:
+        with self.store.atomic() as conn:
+            row = conn.execute("SELECT owner, until FROM mail_sync_lock WHERE mailbox=?", (self.mailbox,)).fetchone()
+            if row is not None and row[0] != self.owner and row[1] > time.time():
+                raise StateError(f"a sync of {self.mailbox} is already running ({row[0]}); it ends by itself, "
+                                 "or its lease lapses after 10 minutes", id=self.mailbox, state="syncing")
+            conn.execute("INSERT OR REPLACE INTO mail_sync_lock(mailbox, owner, until) VALUES (?,?,?)",
+                         (self.mailbox, self.owner, time.time() + self.seconds))
+        return self
+
+    def renew(self) -> None:
+        with self.store.atomic() as conn:
+            conn.execute("UPDATE mail_sync_lock SET until=? WHERE mailbox=? AND owner=?",
+                         (time.time() + self.seconds, self.mailbox, self.owner))
+
+    def __exit__(self, *exc: object) -> None:
+        with self.store.atomic() as conn:
+            conn.execute("DELETE FROM mail_sync_lock WHERE mailbox=? AND owner=?", (self.mailbox, self.owner))
+
+
+class SyncState:
+    """How far each mailbox was read: IMAP's UIDVALIDITY and last UID, or the Maildir keys seen."""
+
+    def __init__(self, store: Any, mailbox: str) -> None:
+        self.store, self.mailbox = store, mailbox
+
+    def imap(self) -> tuple[int | None, int]:
+        row = self.store.one("SELECT uidvalidity, last_uid FROM mail_sync WHERE mailbox=?", (self.mailbox,))
+        return (None, 0) if row is None else (row[0], int(row[1] or 0))
+
+    def advance_imap(self, uidvalidity: int, last_uid: int) -> None:
+        with self.store.atomic() as conn:
+            conn.execute("INSERT INTO mail_sync(mailbox, uidvalidity, last_uid, synced_at) VALUES (?,?,?,?) ON CONFLICT(mailbox)"
+                         " DO UPDATE SET uidvalidity=excluded.uidvalidity, last_uid=excluded.last_uid, synced_at=excluded.synced_at",
+                         (self.mailbox, uidvalidity, last_uid, iso()))
+
+    def seen(self) -> set[str]:
+        return {r[0] for r in self.store.query("SELECT key FROM mail_seen WHERE mailbox=?", (self.mailbox,))}
+
+    def mark_seen(self, keys: list[str]) -> None:
+        with self.store.atomic() as conn:
+            conn.executemany("INSERT OR IGNORE INTO mail_seen(mailbox, key) VALUES (?,?)", [(self.mailbox, k) for k in keys])
+            conn.execute("INSERT INTO mail_sync(mailbox, uidvalidity, last_uid, synced_at) VALUES (?, NULL, 0, ?)"
+                         " ON CONFLICT(mailbox) DO UPDATE SET synced_at=excluded.synced_at", (self.mailbox, iso()))
+
+
+def maildir_batches(folder: Path, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH) -> Iterator[list[Message]]:
+    """New messages of a Maildir, oldest first, ``batch`` at a time; the caller marks each batch seen."""
+    seen = state.seen()
+    entries = []
+    for sub in ("new", "cur"):
+        d = folder / sub
+        if d.is_dir():
+            for entry in os.scandir(d):
+                key = entry.name.split(":", 1)[0]
+                if key not in seen and entry.is_file():
+                    entries.append((entry.stat().st_mtime, key, entry.path))
+    entries.sort()
+    out: list[Message] = []
+    for _, key, path in entries:
+        try:
+            size = os.path.getsize(path)
+            if size > MAX_BYTES:
+                skipped.append(Skipped(key, path, f"{size} bytes: larger than {MAX_BYTES} (not fetched)"))
+                state.mark_seen([key])
+                continue
+            raw = Path(path).read_bytes()
+        except FileNotFoundError:
+            continue  # moved by a mail client meanwhile: the next sync finds it under its new name
+        out.append(Message(str(folder), key, f"maildir:{path}", raw))
+        if len(out) >= batch:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+class ImapInbox:
+    """The IMAP folder mail sync reads, over one connection per sync."""
+
+    def __init__(self, host: str, port: int, security: str, username: str, password: Any, folder: str = "INBOX",
+                 timeout_s: float = 30.0, connector: str = "email") -> None:
+        from ._mailboxes import ImapFolder
+
+        self._login = ImapFolder(host, port, security, username, password, folder, timeout_s, connector)
+        self.host, self.folder, self.connector = host, folder, connector
+
+    @property
+    def mailbox(self) -> str:
+        return f"imap://{self._login.username}@{self.host}:{self._login.port}/{self.folder}"
+
+    def batches(self, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH) -> Iterator[list[Message]]:
+        """New messages by UID, ``batch`` at a time; the caller records each batch's last UID (``state.advance_imap``)."""
+        from ._mailboxes import _quote
+
+        conn = self._login._connect()
+        try:
+            typ, data = conn.select(_quote(self.folder), readonly=True)
+            if typ != "OK":
+                raise ConnectorError(f"the IMAP server has no folder {self.folder!r} ({data!r}); check inbox_folder",
+                                     connector=self.connector)
+            validity = int(conn.untagged_responses.get("UIDVALIDITY", [b"0"])[-1])
+            known, last = state.imap()
+            if known is not None and known != validity:
+                last = 0  # the server renumbered the folder: read it again (ingest skips what it already has)
+            typ, data = conn.uid("SEARCH", "UID", f"{last + 1}:*")
+            uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > last) if typ == "OK" else []
+            for start in range(0, len(uids), batch):
+                chunk = uids[start:start + batch]
+                typ, sizes = conn.uid("FETCH", ",".join(map(str, chunk)), "(RFC822.SIZE)")
+                small, big = _split_by_size(sizes, chunk)
+                for uid, size in big:
+                    skipped.append(Skipped(str(uid), self._source(validity, uid), f"{size} bytes: larger than {MAX_BYTES}"))
+                out = []
+                if small:
+                    typ, data = conn.uid("FETCH", ",".join(map(str, small)), "(UID BODY.PEEK[])")
+                    for uid, raw in _bodies(data):
+                        out.append(Message(self.mailbox, f"{validity}:{uid}", self._source(validity, uid), raw))
+                yield out
+                state.advance_imap(validity, chunk[-1])
+            if not uids:
+                state.advance_imap(validity, last)
+        except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
+            raise ConnectorError(f"the IMAP connection to {self.host} was lost during the sync ({exc}); "
+                                 "the next sync goes on where this one stopped", connector=self.connector, transient=True) from None
+        finally:
+            try:
+                conn.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
+
+    def _source(self, validity: int, uid: int) -> str:
+        return f"{self.mailbox};UIDVALIDITY={validity};UID={uid}"
+
+
+def _split_by_size(data: Any, uids: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+    import re
+
+    sizes: dict[int, int] = {}
+    for item in data or []:
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        m = re.search(r"UID (\d+)", text)
+        s = re.search(r"RFC822\.SIZE (\d+)", text)
+        if m and s:
+            sizes[int(m.group(1))] = int(s.group(1))
+    small = [u for u in uids if sizes.get(u, 0) <= MAX_BYTES]
+    big = [(u, sizes[u]) for u in uids if sizes.get(u, 0) > MAX_BYTES]
+    return small, big
+
+
+def _bodies(data: Any) -> Iterator[tuple[int, bytes]]:
+    """(uid, bytes) from a FETCH answer; a server may name the UID before the literal or after it."""
+    import re
+
+    items = list(data or [])
+    for n, item in enumerate(items):
+        if isinstance(item, tuple) and len(item) >= 2:
+            m = re.search(rb"UID (\d+)", item[0])
+            if m is None and n + 1 < len(items) and isinstance(items[n + 1], bytes):
+                m = re.search(rb"UID (\d+)", items[n + 1])
+            if m:
+                yield int(m.group(1)), item[1]
