@@ -103,7 +103,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         ed.locator('[data-field="body"]').fill("Thanks, confirmed.\n\nMaja")
         ed.screenshot(path=str(artifacts / "lab_inbox_edit.png"))
         ed.get_by_role("button", name="Approve edited", exact=True).click()
-        decided(page, emails[1].id).get_by_text("executed via ledger").wait_for(timeout=30_000)
+        decided(page, emails[1].id).get_by_text("executed via email").wait_for(timeout=30_000)
 
         # 4. Keyboard: select a card, then "d" defers it; JupyterLab's own "d"/"a" shortcuts stay out of it.
         kb = card(page, emails[2].id)
@@ -118,7 +118,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         kb2.scroll_into_view_if_needed()
         kb2.locator(".aios-card-title").click()
         page.keyboard.press("a")
-        decided(page, emails[3].id).get_by_text("executed via ledger").wait_for(timeout=30_000)
+        decided(page, emails[3].id).get_by_text("executed via email").wait_for(timeout=30_000)
         assert notebook_cells(page) == cells  # no cell was inserted or deleted by the keys
 
         # 5. A decision taken elsewhere shows up without re-running anything.

@@ -41,7 +41,7 @@ def test_marimo_app_inbox_decision_updates_the_dependent_cell(page, tmp_path, bw
         card.get_by_role("button", name="Approve", exact=True).click()
         page.locator(f'.aios-inbox .aios-decided[data-id="{email.id}"]').wait_for(timeout=30_000)
         # the app's background worker sends it; the card follows the effect
-        page.locator(f'.aios-inbox .aios-decided[data-id="{email.id}"]').get_by_text("executed via ledger").wait_for(
+        page.locator(f'.aios-inbox .aios-decided[data-id="{email.id}"]').get_by_text("executed via email").wait_for(
             timeout=30_000)
         page.wait_for_function("n => { const e = document.querySelector('.aios-decisions .aios-pending');"
                                " return e && e.textContent === `${n} pending`; }", arg=n - 1, timeout=30_000)
