@@ -134,7 +134,7 @@ def json_value(value: Any, field: str, *, limits: Limits = LIMITS) -> Any:
     try:
         _walk_json(value, field, limits)
     except ValidationError as exc:
-        raise ValidationError(str(exc), field=field) from None
+        raise ValidationError(f"{field} is not plain JSON: {exc}", field=field) from None
     return value
 
 
@@ -173,10 +173,10 @@ def _walk_json(value: Any, field: str, limits: Limits) -> None:
                     stack.append((v, depth + 1, f"{where}[{printable(k)[:40]!r}]"))
                     size += len(k) + 4
         else:
-            raise ValidationError(f"{where} is a {_type(node)}; use str, int, float (finite), bool, None, "
+            raise ValidationError(f"{where} is a {_type(node)}; use str, int, float (not NaN/inf), bool, None, "
                                   "lists and dicts with string keys", field=field)
         if size > limits.max_json_chars:
-            raise ValidationError(f"{field} is larger than {limits.max_json_chars:,} characters as JSON; keep bulky data "
+            raise ValidationError(f"it is larger than {limits.max_json_chars:,} characters as JSON; keep bulky data "
                                   "in the text or in a file and refer to it", field=field)
 
 
@@ -240,7 +240,7 @@ def positive_int(value: Any, field: str, *, maximum: int) -> int:
     except TypeError:
         raise ValidationError(f"{field} must be a positive int, got {_short(value)}", field=field) from None
     if not 1 <= out <= maximum:
-        raise ValidationError(f"{field} must be between 1 and {maximum:,}, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a positive int (1 to {maximum:,}), got {_short(value)}", field=field)
     return out
 
 

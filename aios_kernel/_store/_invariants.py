@@ -72,8 +72,8 @@ def _check_column(conn: sqlite3.Connection, table: str, key: str, col: str, kind
             bad.append(f"{key} {row_key}: {shown} {reason}")
     if count:
         more = f" and {count - len(bad)} more" if count > len(bad) else ""
-        yield (f"{table}.{col}: {count} {kind} value(s) readers cannot use ({'; '.join(bad)}{more}); readers skip "
-               "such rows. Write a corrected record through the API, or restore from a snapshot")
+        yield (f"{table}.{col}: {count} {kind} value(s) that break the store's rules ({'; '.join(bad)}{more}); readers "
+               "leave out rows they cannot read. Write a corrected record through the API, or restore from a snapshot")
 
 
 def _exists(conn: sqlite3.Connection, table: str) -> bool:

@@ -41,3 +41,7 @@ def loads(text: str | None) -> Any:
 
 DECODE_ERRORS = (ValueError, TypeError, RecursionError)
 """What :func:`loads` raises for a stored column that is not JSON (or is nested past the parser's stack)."""
+
+
+class DamagedRowWarning(UserWarning):
+    """A stored row that does not decode was left out of a read (``aios verify`` names it)."""
