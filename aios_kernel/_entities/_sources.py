@@ -1,21 +1,37 @@
-"""Parsing the source files of a business folder (Markdown notes, .eml, CSV)."""
+"""Parsing the source files of a business folder (Markdown notes, .eml, CSV, TOML).
+
+Source files come from outside and are parsed under the limits of
+:mod:`aios_kernel._limits`, in time linear in their size: a file past a limit,
+or one that cannot be parsed, raises IngestError saying what is wrong and how
+to fix it (ingest records it as a rejected file and goes on with the others).
+E-mail is parsed with the ``compat32`` policy, whose header handling is linear;
+the few headers ingest needs are decoded here, and the body is found without
+recursion, so neither a megabyte header nor a message nested thousands of levels
+deep can hang or crash a run.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import email
+import email.errors
+import email.header
 import email.policy
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from .._errors import IngestError
+from .. import _values
+from .._errors import ConfigError, IngestError, ValidationError
 from .._evidence import INJECTION
 from .._ids import iso
+from .._limits import LIMITS, Limits
+from .._values import clean, printable
 
 INJECTION_PATTERNS = [
     re.compile(p, re.I)
@@ -29,26 +45,95 @@ INJECTION_PATTERNS = [
 ]
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_csv(path: Path, required: list[str]) -> list[dict[str, str]]:
-    """Rows of a CSV file whose header must contain ``required``."""
+def read_source(path: Path, limits: Limits = LIMITS) -> bytes:
+    """The bytes of a source file: a regular file within ``max_file_bytes`` (else IngestError)."""
+    name = printable(str(path))
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "a link to nothing" if path.is_symlink() else "not a regular file"
+        raise IngestError(f"{name} is {what}; remove it or replace it with the file it should be", path=path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise IngestError(f"{name} has {size:,} bytes, more than the limit of {limits.max_file_bytes:,} for one "
+                              "source file; split it or move it out of the business folder", path=path)
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read {name} ({exc.strerror}); check its permissions", path=path) from exc
+
+
+def read_text(path: Path, limits: Limits = LIMITS, *, encoding: str = "utf-8") -> str:
+    """A source file as text; not UTF-8 is an IngestError saying so."""
+    data = read_source(path, limits)
+    try:
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise IngestError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8 and ingest again", path=path) from exc
+        raise IngestError(f"{printable(str(path))}: not UTF-8 text ({exc}); save it as UTF-8 and ingest again",
+                          path=path) from exc
+    if "\x00" in text:
+        raise IngestError(f"{printable(str(path))}: holds a NUL character (line {text.count(chr(10), 0, text.index(chr(0))) + 1})"
+                          "; it is not a text file, or is damaged", path=path)
+    return text
+
+
+def file_hash(path: Path) -> str | None:
+    """SHA-256 of a source file's bytes (None when it is not a readable regular file)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    except OSError:
+        return None
+
+
+def read_csv(path: Path, required: list[str], limits: Limits = LIMITS) -> list[dict[str, str]]:
+    """Rows of a CSV file whose header must contain ``required``."""
+    name = printable(str(path))
+    text = read_text(path, limits, encoding="utf-8-sig")
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    if missing:
-        raise IngestError(f"{path}: missing column(s) {', '.join(missing)}; the header must include {', '.join(required)}", path=path)
     rows = []
-    for n, row in enumerate(reader, start=2):
-        if None in row:
-            raise IngestError(f"{path}, line {n}: more fields than the header has; quote values that contain commas", path=path)
-        rows.append({k: (v or "").strip() for k, v in row.items()})
+    n = 1
+    try:
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise IngestError(f"{name}: missing column(s) {', '.join(missing)}; the header must include "
+                              f"{', '.join(required)}", path=path)
+        for n, row in enumerate(reader, start=2):
+            if None in row:
+                raise IngestError(f"{name}, line {n}: more fields than the header has; quote values that contain commas",
+                                  path=path)
+            if n > limits.max_csv_rows:
+                raise IngestError(f"{name} has more than {limits.max_csv_rows:,} rows; split it", path=path)
+            out = {}
+            for k, v in row.items():
+                v = (v or "").strip()
+                if len(v) > limits.max_csv_field_chars:
+                    raise csv.Error(f"field larger than field limit ({limits.max_csv_field_chars})")
+                out[k] = v
+            rows.append(out)
+    except csv.Error as exc:
+        raise IngestError(f"{name}, line {n + 1}: not readable as CSV ({exc}); a cell may hold an unclosed quote, "
+                          f"or more than {min(limits.max_csv_field_chars, csv.field_size_limit()):,} characters",
+                          path=path) from exc
     return rows
+
+
+def read_toml(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
+    """A TOML source file (``business.toml``), parsed as ``aios.toml`` is; any problem is an IngestError."""
+    from .._workspace._config import read_toml as parse
+
+    try:
+        return parse(path, max_bytes=limits.max_file_bytes)
+    except ConfigError as exc:
+        raise IngestError(str(exc), path=path) from None
+
+
+def check_date(value: str, what: str, path: Path, line: int | None = None) -> str:
+    """An ISO date (or date and time) within the years the workbench accepts, as given; IngestError otherwise."""
+    where = printable(str(path)) + (f", line {line}" if line is not None else "")
+    try:
+        _values.time(value, what)
+    except ValidationError:
+        raise IngestError(f"{where}: {what} {printable(value)[:40]!r} is not an ISO date (YYYY-MM-DD) between "
+                          f"{LIMITS.min_year} and {LIMITS.max_year}", path=path) from None
+    return value
 
 
 @dataclass
@@ -64,11 +149,11 @@ class Note:
         return self.front.get("title") or self.path.stem
 
 
-def read_note(path: Path) -> Note:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8 and ingest again", path=path) from exc
+def read_note(path: Path, limits: Limits = LIMITS) -> Note:
+    text = read_text(path, limits)
+    if len(text) > limits.max_body_chars:
+        raise IngestError(f"{printable(str(path))} has {len(text):,} characters, more than the limit of "
+                          f"{limits.max_body_chars:,}; split it into several notes", path=path)
     front: dict[str, str] = {}
     body = text
     if text.startswith("---"):
@@ -84,10 +169,11 @@ def read_note(path: Path) -> Note:
             front[key.strip().lower()] = value.strip()
         body = parts[1].lstrip("-").lstrip("\n")
     if front.get("date"):
-        try:
-            datetime.fromisoformat(front["date"])
-        except ValueError as exc:
-            raise IngestError(f"{path}: date {front['date']!r} is not an ISO date (YYYY-MM-DD)", path=path) from exc
+        check_date(front["date"], "date", path)
+    title = front.get("title") or path.stem
+    if len(title) > limits.max_title_chars:
+        raise IngestError(f"{printable(str(path))}: the title has {len(title):,} characters, more than the limit of "
+                          f"{limits.max_title_chars:,}; shorten it", path=path)
     return Note(path, front, body.strip())
 
 
@@ -119,40 +205,36 @@ class Email:
         }
 
 
-def read_email(path: Path) -> Email:
+def read_email(path: Path, limits: Limits = LIMITS) -> Email:
     """Parse and validate an .eml file; a malformed one raises IngestError saying what is wrong."""
-    raw = path.read_bytes()
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    problems: list[str] = []
-    for defect in msg.defects:
-        problems.append(type(defect).__name__)
-    name, sender = parseaddr(str(msg.get("From", "") or ""))
+    raw = read_source(path, limits)
+    name = printable(path.name)
+    _check_shape(raw, name, path, limits)
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    headers = _Headers(msg, name, path, limits)
+    problems = [type(defect).__name__ for defect in msg.defects]
+    sender_name, sender = parseaddr(headers.get("From"))
     if not sender or "@" not in sender:
         problems.append("no valid From header")
     date = None
-    date_header = msg.get("Date")
+    date_header = headers.get("Date")
     if not date_header:
         problems.append("no Date header")
     else:
         try:
-            parsed = parsedate_to_datetime(str(date_header))
-            date = iso(parsed)
-        except (TypeError, ValueError, IndexError):
-            problems.append(f"Date {str(date_header)!r} is not an RFC 2822 date")
-    message_id = str(msg.get("Message-ID", "") or "").strip()
-    if not message_id:
+            date = iso(_values.time(parsedate_to_datetime(date_header), "Date"))
+        except (TypeError, ValueError, IndexError, OverflowError):  # ValidationError is a ValueError: out of range
+            problems.append(f"Date {date_header[:60]!r} is not an RFC 2822 date between {limits.min_year} and "
+                            f"{limits.max_year}")
+    message_id = headers.get("Message-ID").strip()
+    if not message_id.strip("<> \t"):
         problems.append("no Message-ID header")
     if problems:
         raise IngestError(
-            f"{path.name}: malformed e-mail ({'; '.join(problems)}). It was not ingested and nothing else was affected; "
+            f"{name}: malformed e-mail ({'; '.join(problems)}). It was not ingested and nothing else was affected; "
             "fix or re-export the message and run `aios ingest` again",
             path=path,
         )
-    part = msg.get_body(preferencelist=("plain", "html"))
-    body = part.get_content() if part is not None else ""
-    refs = str(msg.get("References", "") or "").split()
-    in_reply_to = str(msg.get("In-Reply-To", "") or "").strip() or None
-    to = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
-    flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
-    return Email(path, message_id, str(msg.get("Subject", "") or "").strip(), name.strip(), sender.lower(), to, date or "",
-                 in_reply_to, refs, body.strip(), flags)
+from .. import _values
+from .._errors import ConfigError, IngestError, ValidationError
+from .._evidence import INJECTION
