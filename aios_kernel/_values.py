@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -38,10 +39,22 @@ def _type(value: Any) -> str:
     return type(value).__name__
 
 
-def _short(value: Any) -> str:
-    """``repr`` of a value for a message: bounded, and safe to print."""
-    text = printable(repr(value))
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 60, 60, 4, 4
+
+
+def describe(value: Any) -> str:
+    """``repr`` of any value for a message: bounded in length and depth (a value nested 100,000 deep included),
+    and safe to print."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001  (a caller's object whose __repr__ fails)
+        text = f"<{_type(value)}>"
+    text = printable(text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_short = describe
 
 
 def printable(text: str) -> str:

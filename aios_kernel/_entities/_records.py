@@ -5,7 +5,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .. import _values
 from .._errors import NotFoundError, StoreError, ValidationError
+from .._limits import LIMITS
 from .._store import Event, Store
 from .._store import _json
 from ._schema import JSON_COLUMNS, KIND_OF_TABLE, TABLE_OF_KIND, TABLES
@@ -53,6 +55,9 @@ def upsert(store: Store, table: str, row: dict[str, Any], *, actor: str, correla
         raise ValidationError(f"{table} has no column(s) {', '.join(sorted(unknown))}; known: {', '.join(columns)}", field=sorted(unknown)[0])
     if not row.get("id"):
         raise ValidationError(f"a {KIND_OF_TABLE[table]} needs an id", field="id")
+    _values.identifier(row["id"], "id")
+    for column, value in row.items():
+        _check_value(table, column, value)
     full = {c: row.get(c) for c in columns}
     try:
         current = get(store, table, row["id"])
@@ -65,6 +70,21 @@ def upsert(store: Store, table: str, row: dict[str, Any], *, actor: str, correla
     kind = KIND_OF_TABLE[table]
     return store.emit(f"{kind}.upserted", f"{kind}:{row['id']}", {"row": full, "created": current is None},
                       actor=actor, correlation_id=correlation_id, cause_id=cause_id)
+
+
+def _check_value(table: str, column: str, value: Any) -> None:
+    """A column value the projection can hold: JSON columns plain JSON, others text (no lone surrogates or NULs),
+    a finite number, or None."""
+    if column in JSON_COLUMNS:
+        _values.json_value(value, column)
+    elif isinstance(value, str):
+        _values.text(value, column, max_chars=LIMITS.max_file_bytes, allow_empty=True)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, (int, float)):
+        _values.json_value(value, column)  # finite, and an integer SQLite can store
+    else:
+        raise ValidationError(f"{table}.{column} must be text, a number or None, got {type(value).__name__}", field=column)
 
 
 def remove(store: Store, table: str, id: str, *, actor: str, reason: str) -> Event:

@@ -57,14 +57,14 @@ def check_actor(actor: Any) -> str:
 def check_tier(tier: Any) -> str:
     t = TIER_ALIASES.get(str(tier).lower(), str(tier).lower()) if isinstance(tier, str) else tier
     if t not in TIERS:
-        raise ValidationError(f"unknown memory tier {tier!r}; use one of {', '.join(TIERS)}", field="tier")
+        raise ValidationError(f"unknown memory tier {_values.describe(tier)}; use one of {', '.join(TIERS)}", field="tier")
     return t
 
 
 def check_kind(kind: Any, extra: Sequence[str] = ()) -> str:
     known = (*KINDS, *extra)
     if not isinstance(kind, str) or kind not in known:
-        raise ValidationError(f"unknown memory kind {kind!r}; use one of {', '.join(known)} "
+        raise ValidationError(f"unknown memory kind {_values.describe(kind)}; use one of {', '.join(known)} "
                               "(or add it to [memory] kinds in aios.toml)", field="kind")
     return kind
 
@@ -78,11 +78,12 @@ def parse_source(source: Any, source_ref: str | None) -> tuple[str, str | None]:
     if source is None:
         return "operator", source_ref
     if not isinstance(source, str) or not source:
-        raise ValidationError(f"source must be a string such as 'file:notes/a.md', got {source!r}", field="source")
+        raise ValidationError(f"source must be a string such as 'file:notes/a.md', got {_values.describe(source)}",
+                              field="source")
     _values.identifier(source, "source")
     kind, _, ref = source.partition(":")
     if kind not in SOURCES:
-        raise ValidationError(f"unknown source {kind!r}; use one of {', '.join(SOURCES)} (optionally 'kind:reference')", field="source")
+        raise ValidationError(f"unknown source {_values.describe(kind)}; use one of {', '.join(SOURCES)} (optionally 'kind:reference')", field="source")
     return kind, (source_ref or ref or None)
 
 

@@ -303,7 +303,11 @@ class Store:
                                  "(Workbench.open and Store.open do by default) to write to it", path=self.path)
             event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
                                    correlation_id=correlation_id, cause_id=cause_id, key=key)
-            projector(conn, event)
+            try:
+                projector(conn, event)
+            except sqlite3.IntegrityError as exc:  # a missing required value, a duplicate key: the caller's data
+                raise ValidationError(f"{type} for {entity} breaks a rule of the store ({exc}); nothing was written",
+                                      field="payload") from exc
             for react in reactions:
                 react(self, event)
             return event
