@@ -26,6 +26,7 @@ import contextlib
 import os
 import re
 import stat
+import warnings
 from pathlib import Path
 
 from .._errors import WorkspaceError
@@ -96,8 +97,10 @@ class WorkspaceKeys:
         try:
             _private_dir(marker.parent)
             marker.touch(mode=0o600, exist_ok=True)
-        except OSError as exc:
-            raise WorkspaceError(f"cannot write {marker} ({exc.strerror}); make {marker.parent} writable", path=marker) from exc
+        except OSError as exc:  # only with $AIOS_KEY: a key file's folder is writable
+            warnings.warn(f"cannot write {marker} ({exc.strerror}): without it, a rewrite of this workspace's log into "
+                          f"an unkeyed one cannot be told from a log never keyed; make {marker.parent} writable",
+                          stacklevel=2)
 
 
 def _decode_env(text: str) -> bytes:
