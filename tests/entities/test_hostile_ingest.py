@@ -157,3 +157,11 @@ def test_lone_surrogates_and_undecodable_bytes_in_a_message_are_repaired_not_fat
         art = next(a for a in wb.records("artifacts") if a["source_path"] == "emails/u.eml")
         assert "\ufffd" in art["body"] and art["meta"]["from_name"] == "J\ufffdrgen"
         assert wb.verify().ok
+
+
+def test_a_recipient_the_address_parser_cannot_read_leaves_the_list_empty(tmp_path: Path, folder: Path) -> None:
+    _write(folder / "emails" / "to.eml", "From: a@example.org\nTo: a@\n" + HEAD + "\nb\n")
+    with Workbench.init(tmp_path / "ws", data_dir=folder) as wb:
+        assert wb.status().rejected == []
+        art = next(a for a in wb.records("artifacts") if a["source_path"] == "emails/to.eml")
+        assert art["meta"]["to"] == [] and art["meta"]["from"] == "a@example.org"
