@@ -153,9 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated target names")
     args = parser.parse_args(argv)
 
+    import atexit
+    import shutil
     import tempfile
 
-    os.environ.setdefault("AIOS_KEY_DIR", tempfile.mkdtemp(prefix="aios-fuzz-keys-"))
+    # The fuzz workspaces' keys live and die with the run: never in the operator's key folder.
+    keys = tempfile.mkdtemp(prefix="aios-fuzz-keys-")
+    os.environ["AIOS_KEY_DIR"] = keys
+    os.environ.pop("AIOS_KEY", None)
+    atexit.register(shutil.rmtree, keys, ignore_errors=True)
     from aios_kernel._models._embedding import load_embedder
 
     from ._targets import TARGETS
