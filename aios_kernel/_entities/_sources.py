@@ -45,6 +45,10 @@ INJECTION_PATTERNS = [
 ]
 
 
+NOTE_KINDS = ("note", "meeting", "document")
+"""What a note's front matter may say it is (what the agents and memory know how to use)."""
+
+
 def read_source(path: Path, limits: Limits = LIMITS) -> bytes:
     """The bytes of a source file: a regular file within ``max_file_bytes`` (else IngestError)."""
     name = printable(str(path))
@@ -170,6 +174,9 @@ def read_note(path: Path, limits: Limits = LIMITS) -> Note:
         body = parts[1].lstrip("-").lstrip("\n")
     if front.get("date"):
         check_date(front["date"], "date", path)
+    if front.get("kind") and front["kind"] not in NOTE_KINDS:
+        raise IngestError(f"{printable(str(path))}: kind {printable(front['kind'])[:40]!r} is not one of "
+                          f"{', '.join(NOTE_KINDS)}; fix the front matter", path=path)
     title = front.get("title") or path.stem
     if len(title) > limits.max_title_chars:
         raise IngestError(f"{printable(str(path))}: the title has {len(title):,} characters, more than the limit of "

@@ -74,6 +74,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("a directory named like an e-mail", "emails/folder.eml", _directory, "is a folder"),
     ("a dangling link", "emails/gone.eml", _dangling, "a link to nothing"),
     ("a note dated in year 999", "notes/old.md", "---\ntitle: Old\ndate: 0999-01-01\n---\nbody\n", "is not an ISO date"),
+    ("a note of an unknown kind", "notes/odd.md", "---\ntitle: Odd\nkind: 2026-10-01\n---\nbody\n", "is not one of"),
 ]
 
 
