@@ -280,7 +280,6 @@ class Memory:
                 rows[r["id"]] = _records.decode(dict(r))
             except _json.DECODE_ERRORS:
                 continue  # damaged since the last sync: left out, as the catalog leaves such rows out
-
         out = []
         for r in ranked:
             row = rows.get(engine.cat.ids[r.slot])
@@ -305,9 +304,7 @@ class Memory:
                 raise ValidationError(f"where must be a dict of meta key -> value, got {type(where).__name__}", field="where")
             where = _values.json_value({k: sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v
                                         for k, v in where.items()}, "where")
-        lo = None if since is None else _epoch(since, "since")
-        hi = None if until is None else _epoch(until, "until")
-        return tiers, kinds, client, project, where, lo, hi
+        return tiers, kinds, client, project, where, _epoch(since, "since"), _epoch(until, "until")
 
     def _mask(self, engine: Engine, tiers: Any, kinds: Any, client: Any, project: Any, where: Any, since: Any,
               until: Any) -> Any:
@@ -552,10 +549,9 @@ class Memory:
         return f"<Memory {n} active memories, model {self.embedder.model_id}>"
 
 
-def _epoch(value: Any, field: str) -> float:
-    from ._timeparse import parse_datetime
-
-    return _values.time(value, field, parse=parse_datetime).timestamp()
+def _epoch(value: Any, field: str) -> float | None:
+    dt = _records.to_datetime(value, field)
+    return None if dt is None else dt.timestamp()
 
 
 def _names(value: Any, field: str) -> list[Any]:

@@ -13,6 +13,7 @@ import hashlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .. import _values
@@ -87,11 +88,16 @@ def parse_source(source: Any, source_ref: str | None) -> tuple[str, str | None]:
     return kind, (source_ref or ref or None)
 
 
-def to_time(value: Any, field: str = "event_time") -> str | None:
-    """A datetime, date, epoch seconds or date string (ISO, "8 May 2023") as the store's ISO form; None for none."""
+def to_datetime(value: Any, field: str = "event_time") -> datetime | None:
+    """A datetime, date, epoch seconds or date string (ISO, "8 May 2023") as an aware UTC datetime; None for none."""
     from ._timeparse import parse_datetime
 
-    dt = _values.optional_time(value, field, parse=parse_datetime)
+    return _values.optional_time(value, field, parse=parse_datetime)
+
+
+def to_time(value: Any, field: str = "event_time") -> str | None:
+    """:func:`to_datetime` in the store's ISO form."""
+    dt = to_datetime(value, field)
     return None if dt is None else iso(dt)
 
 
