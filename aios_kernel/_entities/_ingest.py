@@ -13,12 +13,13 @@ unusable it is rejected and e-mails are read without knowing the own domain.
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import AiosError, IngestError, WorkspaceError
+from .._errors import AiosError, IngestError, StoreError, WorkspaceError
 from .._ids import new_id, stable_id
 from .._limits import LIMITS, Limits
 from .._store import Store
@@ -105,7 +106,9 @@ def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[di
             with store.atomic():
                 fn()
                 _clear_rejection(store, folder, path)
-        except Exception as exc:  # noqa: BLE001  (any failure of one file is its rejection; the rest goes on)
+        except (StoreError, sqlite3.Error):
+            raise  # the store cannot be written (locked, full, key missing): not this file's fault
+        except Exception as exc:  # noqa: BLE001  (any other failure of one file is its rejection; the rest goes on)
             _reject(store, report, folder, path, _reason(exc, folder, path), corr)
 
     def present(path: Path) -> bool:

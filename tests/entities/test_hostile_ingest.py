@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from aios_kernel import Workbench
+from aios_kernel._entities import ingest_folder
 from aios_kernel._entities._sources import read_email
 from aios_kernel._limits import LIMITS
 from tests.conftest import DATA
@@ -166,3 +167,16 @@ def test_a_recipient_the_address_parser_cannot_read_leaves_the_list_empty(tmp_pa
         assert wb.status().rejected == []
         art = next(a for a in wb.records("artifacts") if a["source_path"] == "emails/to.eml")
         assert art["meta"]["to"] == [] and art["meta"]["from"] == "a@example.org"
+
+
+def test_a_store_that_cannot_be_written_stops_the_ingest_instead_of_rejecting_every_file(
+        tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aios_kernel import StoreError
+    from tests.conftest import KEY_DIR
+
+    Workbench.init(tmp_path / "ws").close()
+    monkeypatch.setenv("AIOS_KEY_DIR", str(KEY_DIR / f"empty-{tmp_path.name}"))  # the workspace key is missing
+    with Workbench.open(tmp_path / "ws") as wb, pytest.raises(StoreError, match="key of workspace .* is missing"):
+        ingest_folder(wb.store, folder)
+    with Workbench.open(tmp_path / "ws") as wb:
+        assert wb.store.scalar("SELECT count(*) FROM ingest_rejections") == 0
