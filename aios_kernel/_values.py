@@ -54,9 +54,6 @@ def describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-_short = describe
-
-
 def printable(text: str) -> str:
     """``text`` with lone surrogates written as escapes: safe for messages, logs and UTF-8 files."""
     try:
@@ -164,7 +161,7 @@ def _walk_json(value: Any, field: str, limits: Limits) -> None:
             size += 5
         elif isinstance(node, int):
             if not -max_int - 1 <= node <= max_int:
-                raise ValidationError(f"{where} is {_short(node)}, outside the 64-bit integer range; store it as a string",
+                raise ValidationError(f"{where} is {describe(node)}, outside the 64-bit integer range; store it as a string",
                                       field=field)
             size += 20
         elif isinstance(node, float):
@@ -181,7 +178,7 @@ def _walk_json(value: Any, field: str, limits: Limits) -> None:
             else:
                 for k, v in node.items():
                     if not isinstance(k, str):
-                        raise ValidationError(f"{where} has the key {_short(k)}; keys must be strings", field=field)
+                        raise ValidationError(f"{where} has the key {describe(k)}; keys must be strings", field=field)
                     text(k, f"{where} key", max_chars=limits.max_id_chars, allow_empty=True)
                     stack.append((v, depth + 1, f"{where}[{printable(k)[:40]!r}]"))
                     size += len(k) + 4
@@ -217,7 +214,7 @@ def like(value: Any, old: Any, field: str, *, limits: Limits = LIMITS) -> Any:
         if isinstance(old, kind) and not (kind == (int, float) and isinstance(old, bool)):
             ok = isinstance(value, kind) and not (kind == (int, float) and isinstance(value, bool))
             if not ok:
-                raise ValidationError(f"{field} was {name} ({_short(old)}); the edit must be {name} too, got {_short(value)}",
+                raise ValidationError(f"{field} was {name} ({describe(old)}); the edit must be {name} too, got {describe(value)}",
                                       field=field)
             if kind == (list, tuple) and old and value:
                 for i, item in enumerate(value):
@@ -232,15 +229,15 @@ def like(value: Any, old: Any, field: str, *, limits: Limits = LIMITS) -> Any:
 def number(value: Any, field: str, *, minimum: float | None = None, maximum: float | None = None) -> float:
     """A finite real number (not a bool) within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{field} must be a number, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a number, got {describe(value)}", field=field)
     try:
         out = float(value)
     except OverflowError:
         out = math.inf
     if not math.isfinite(out):
-        raise ValidationError(f"{field} must be a finite number, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a finite number, got {describe(value)}", field=field)
     if minimum is not None and out < minimum or maximum is not None and out > maximum:
-        raise ValidationError(f"{field} must be between {minimum} and {maximum}, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be between {minimum} and {maximum}, got {describe(value)}", field=field)
     return out
 
 
@@ -251,9 +248,9 @@ def positive_int(value: Any, field: str, *, maximum: int) -> int:
     try:
         out = operator.index(value)
     except TypeError:
-        raise ValidationError(f"{field} must be a positive int, got {_short(value)}", field=field) from None
+        raise ValidationError(f"{field} must be a positive int, got {describe(value)}", field=field) from None
     if not 1 <= out <= maximum:
-        raise ValidationError(f"{field} must be a positive int (1 to {maximum:,}), got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a positive int (1 to {maximum:,}), got {describe(value)}", field=field)
     return out
 
 
@@ -271,12 +268,12 @@ def amount(value: Any, field: str) -> Decimal:
         elif isinstance(value, str) and len(value) <= 64:
             out = Decimal(value.strip())
         else:
-            raise ValidationError(f"{field} must be an amount (Decimal, int or a numeric string), got {_short(value)}",
+            raise ValidationError(f"{field} must be an amount (Decimal, int or a numeric string), got {describe(value)}",
                                   field=field)
     except InvalidOperation:
-        raise ValidationError(f"{field} {_short(value)} is not a number; write it like '1234.50'", field=field) from None
+        raise ValidationError(f"{field} {describe(value)} is not a number; write it like '1234.50'", field=field) from None
     if not out.is_finite():
-        raise ValidationError(f"{field} must be a finite amount, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a finite amount, got {describe(value)}", field=field)
     return out
 
 
@@ -307,7 +304,7 @@ def time(value: Any, field: str, *, parse: Callable[[str], datetime | None] | No
     elif isinstance(value, (int, float)):
         seconds = float(value) if not isinstance(value, int) or abs(value) < 1 << 53 else math.copysign(math.inf, value)
         if not math.isfinite(seconds) or not lo.timestamp() <= seconds <= hi.timestamp():
-            raise ValidationError(f"{field} {_short(value)} as epoch seconds is not a time {span}", field=field)
+            raise ValidationError(f"{field} {describe(value)} as epoch seconds is not a time {span}", field=field)
         dt = datetime.fromtimestamp(seconds, UTC)
     elif isinstance(value, str):
         s = value.strip()
@@ -325,7 +322,7 @@ def time(value: Any, field: str, *, parse: Callable[[str], datetime | None] | No
                 except (ValueError, OverflowError):
                     dt = None
         if dt is None:
-            raise ValidationError(f"{field} {_short(value)} is not a time; pass a datetime, a date or an ISO string "
+            raise ValidationError(f"{field} {describe(value)} is not a time; pass a datetime, a date or an ISO string "
                                   "like '2023-05-08T13:56'", field=field)
     else:
         raise ValidationError(f"{field} must be a datetime, a date, epoch seconds or an ISO string, got {_type(value)}",
@@ -335,9 +332,9 @@ def time(value: Any, field: str, *, parse: Callable[[str], datetime | None] | No
     try:
         dt = dt.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValidationError(f"{field} {_short(value)} is out of range; use a time {span}", field=field) from None
+        raise ValidationError(f"{field} {describe(value)} is out of range; use a time {span}", field=field) from None
     if not lo <= dt <= hi:
-        raise ValidationError(f"{field} {_short(value)} is out of range; use a time {span}", field=field)
+        raise ValidationError(f"{field} {describe(value)} is out of range; use a time {span}", field=field)
     return dt
 
 
@@ -356,8 +353,8 @@ def duration(value: Any, field: str, *, max_days: float = LIMITS.max_ttl_days) -
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         days = float(value) if not isinstance(value, int) or abs(value) < 1 << 53 else math.inf
     else:
-        raise ValidationError(f"{field} must be a positive number of days or a timedelta, got {_short(value)}", field=field)
+        raise ValidationError(f"{field} must be a positive number of days or a timedelta, got {describe(value)}", field=field)
     if not math.isfinite(days) or days <= 0 or days > max_days:
-        raise ValidationError(f"{field} must be more than 0 and at most {max_days:,g} days, got {_short(value)}",
+        raise ValidationError(f"{field} must be more than 0 and at most {max_days:,g} days, got {describe(value)}",
                               field=field)
     return value if isinstance(value, timedelta) else timedelta(days=days)
