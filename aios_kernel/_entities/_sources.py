@@ -242,6 +242,109 @@ def read_email(path: Path, limits: Limits = LIMITS) -> Email:
             "fix or re-export the message and run `aios ingest` again",
             path=path,
         )
-from .. import _values
-from .._errors import ConfigError, IngestError, ValidationError
-from .._evidence import INJECTION
+    subject = headers.get("Subject").strip()
+    if len(subject) > limits.max_title_chars:
+        raise IngestError(f"{name}: the subject has {len(subject):,} characters, more than the limit of "
+                          f"{limits.max_title_chars:,}; it was not ingested", path=path)
+    body = _body(msg, name, path, limits).strip()
+    refs = headers.get("References").split()
+    in_reply_to = headers.get("In-Reply-To").strip() or None
+    to = [clean(addr) for _, addr in getaddresses(headers.get_all("To")) if addr]
+    flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
+    return Email(path, message_id, subject, sender_name.strip(), sender.lower(), to, date or "", in_reply_to, refs, body,
+                 flags)
+
+
+def _header_block_end(raw: bytes) -> int:
+    """Where the top-level header block ends (the first empty line), or the end of the file."""
+    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
+
+
+_CONTENT_TYPE_LINE = re.compile(rb"^content-type[ \t]*:", re.I | re.M)
+
+
+def _check_shape(raw: bytes, name: str, path: Path, limits: Limits) -> None:
+    """Refuse, before parsing, a message whose header block or number of MIME parts is past the limits (linear scans)."""
+    head = _header_block_end(raw)
+    if head > limits.max_header_bytes:
+        raise IngestError(f"{name}: its header block has {head:,} bytes, more than the limit of {limits.max_header_bytes:,}; "
+                          "it was not ingested (re-export the message without the oversized header)", path=path)
+    parts = sum(1 for _ in _CONTENT_TYPE_LINE.finditer(raw))
+    if parts > limits.max_mime_parts:
+        raise IngestError(f"{name}: it has {parts:,} MIME parts, more than the limit of {limits.max_mime_parts}; it was "
+                          "not ingested", path=path)
+
+
+class _Headers:
+    """The top-level headers ingest reads, unfolded, encoded words decoded, and repaired (:func:`clean`)."""
+
+    def __init__(self, msg: Message, name: str, path: Path, limits: Limits) -> None:
+        self.values: dict[str, list[str]] = {}
+        for key, value in msg.raw_items():
+            text = _decode_header(value)
+            if len(text) > limits.max_header_chars:
+                raise IngestError(f"{name}: header {printable(key)[:40]} has {len(text):,} characters, more than the limit "
+                                  f"of {limits.max_header_chars:,}; it was not ingested", path=path)
+            self.values.setdefault(key.lower(), []).append(text)
+
+    def get(self, key: str) -> str:
+        return self.values.get(key.lower(), [""])[0]
+
+    def get_all(self, key: str) -> list[str]:
+        return self.values.get(key.lower(), [])
+
+
+def _decode_header(value: Any) -> str:
+    text = clean(str(value))
+    text = re.sub(r"\r?\n(?=[ \t])", "", text).replace("\r", "").replace("\n", " ")
+    if "=?" in text:
+        try:
+            text = str(email.header.make_header(email.header.decode_header(text)))
+        except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+            pass  # an unknown or lying charset in an encoded word: the words stay as written
+    return clean(text)
+
+
+def _body(msg: Message, name: str, path: Path, limits: Limits) -> str:
+    """The message's text: its first plain-text part, else its first HTML part (attachments and attached messages
+    not searched), found without recursion; nesting and part sizes are checked on the way."""
+    best: dict[str, Message] = {}
+    stack: list[tuple[Message, int, bool]] = [(msg, 0, True)]
+    while stack:
+        part, depth, searched = stack.pop()
+        if depth > limits.max_mime_depth:
+            raise IngestError(f"{name}: MIME parts are nested more than {limits.max_mime_depth} deep; it was not ingested",
+                              path=path)
+        attachment = part.get_content_disposition() == "attachment"
+        maintype = part.get_content_maintype()
+        if part.is_multipart():
+            children = part.get_payload()
+            inside = searched and not attachment and maintype == "multipart"
+            stack.extend((child, depth + 1, inside) for child in reversed(children) if isinstance(child, Message))
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if len(payload) > limits.max_attachment_bytes:
+            raise IngestError(f"{name}: a part has {len(payload):,} bytes, more than the limit of "
+                              f"{limits.max_attachment_bytes:,}; it was not ingested", path=path)
+        subtype = part.get_content_subtype()
+        if searched and not attachment and maintype == "text" and subtype in ("plain", "html"):
+            best.setdefault(subtype, part)
+    part = best.get("plain") or best.get("html")
+    if part is None:
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise IngestError(f"{name}: its text is in the character set {printable(charset)[:40]!r}, which is not known; "
+                          "re-export the message as UTF-8", path=path) from None
+    try:
+        text = (part.get_payload(decode=True) or b"").decode(charset, errors="replace")
+    except (UnicodeError, LookupError, ValueError) as exc:
+        raise IngestError(f"{name}: its text does not decode as {printable(charset)[:40]} ({type(exc).__name__}); "
+                          "re-export the message as UTF-8", path=path) from None
+    if len(text) > limits.max_body_chars:
+        raise IngestError(f"{name}: its text has {len(text):,} characters, more than the limit of "
+                          f"{limits.max_body_chars:,}; it was not ingested", path=path)
+    return clean(text)
