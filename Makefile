@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lab bench browser-deps clean
+.PHONY: setup demo test fuzz lab bench browser-deps clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,12 @@ demo: setup
 
 test: setup browser-deps
 	$(PY) -m pytest
+
+# Generated hostile input against every boundary; a summary table at the end, exit 1 on anything
+# but accepted or refused (undocumented exceptions, hangs, broken promises, verify failures).
+FUZZ_CASES ?= 10000
+fuzz: setup
+	$(PY) -m tests.fuzz --cases $(FUZZ_CASES)
 
 lab: setup
 	@test -d $(WORKSPACE) || $(BIN)/aios init $(WORKSPACE) --demo

@@ -110,7 +110,7 @@ class Workbench:
     @classmethod
     def init(cls, path: str | Path, *, demo: bool = False, data_dir: str | Path | None = None) -> Workbench:
         """Create (or reuse) a workspace; with ``demo`` or ``data_dir``, ingest that business folder."""
-        import tomllib
+        from ._errors import IngestError
 
         root = Path(path).expanduser().resolve()
         check_path(root, must_exist=False)
@@ -120,8 +120,11 @@ class Workbench:
             if not source.is_dir():
                 raise WorkspaceError(f"{source} is not a folder of business data", path=source)
             biz = source / "business.toml"
-            if biz.exists():
-                settings.update({k: str(v) for k, v in tomllib.loads(biz.read_text(encoding="utf-8")).get("workspace", {}).items()})
+            if biz.exists() or biz.is_symlink():
+                try:
+                    settings.update({k: str(v) for k, v in _entities.business_settings(biz).items()})
+                except IngestError:
+                    pass  # the ingest below records why business.toml was rejected
             settings["data_dir"] = str(source)
         create(root, settings=settings)
         wb = cls.open(root)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Workspace keys of test stores go to a folder of this test session, never to the real
+# ~/.config/aios/keys; subprocesses (the CLI, writers, notebooks) inherit the setting.
+KEY_DIR = Path(tempfile.mkdtemp(prefix="aios-test-keys-"))
+os.environ["AIOS_KEY_DIR"] = str(KEY_DIR)
+os.environ.pop("AIOS_KEY", None)
+atexit.register(shutil.rmtree, KEY_DIR, ignore_errors=True)
 
 # Notebooks there are inputs of tests (one fails on purpose), not tests themselves.
 collect_ignore = ["fixtures"]

@@ -18,7 +18,9 @@ from tests.conftest import REPO
 
 ORDER = [
     # the foundation: imported by every layer, importing none
-    {"errors", "ids", "version", "evidence"},
+    {"errors", "version", "evidence", "limits"},
+    # ... and the foundation's converters: ids and times, values crossing the boundary
+    {"ids", "values"},
     {"resources", "store"},
     {"workspace"},
     {"observability"},

@@ -4,22 +4,32 @@ Ingest is idempotent: records get stable ids from their natural keys, an
 unchanged record writes no event, and duplicate spellings of one client or
 contact are reconciled into one record with aliases. A file that cannot be
 read is recorded as a rejection (with the reason and the fix) and skipped;
-everything else is still ingested.
+everything else is still ingested: whatever goes wrong with one file (a
+limit, a parse error, any exception) is that file's rejection, never the
+ingest's failure. ``business.toml`` is read once, in its own guard: when it is
+unusable it is rejected and e-mails are read without knowing the own domain.
 """
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import IngestError, WorkspaceError
+from .._errors import AiosError, IngestError, StoreError, WorkspaceError
 from .._ids import new_id, stable_id
+from .._limits import LIMITS, Limits
 from .._store import Store
+from .._values import printable
 from . import _records
 from ._reconcile import client_keys, email_domain, group, normalise_name
-from ._sources import Email, file_hash, read_csv, read_email, read_note
+from ._sources import Email, check_date, file_hash, read_csv, read_email, read_note, read_text, read_toml
+
+REASON_CHARS = 2000
+"""Longest reason recorded for one rejected file."""
 
 ACTOR = "ingest"
 
@@ -75,7 +85,8 @@ class Resolver:
         return None
 
 
-def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[dict[str, Any]], None] | None = None) -> IngestReport:
+def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[dict[str, Any]], None] | None = None,
+                  limits: Limits = LIMITS) -> IngestReport:
     """Ingest every known file of ``folder``; see the module docstring."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -90,56 +101,88 @@ def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[di
             on_artifact(row)
 
     def guarded(path: Path, fn: Callable[[], None]) -> None:
-        # One file, one transaction: a file that fails halfway writes nothing.
+        # One file, one transaction: a file that fails halfway writes nothing, whatever it raised.
         try:
             with store.atomic():
                 fn()
                 _clear_rejection(store, folder, path)
-        except IngestError as exc:
-            _reject(store, report, folder, path, str(exc), corr)
+        except (StoreError, sqlite3.Error):
+            raise  # the store cannot be written (locked, full, key missing): not this file's fault
+        except Exception as exc:  # noqa: BLE001  (any other failure of one file is its rejection; the rest goes on)
+            _reject(store, report, folder, path, _reason(exc, folder, path), corr)
 
-    if (folder / "clients.csv").exists():
-        guarded(folder / "clients.csv", lambda: _clients(folder / "clients.csv", write, report))
-    if (folder / "rate_card.csv").exists():
-        guarded(folder / "rate_card.csv", lambda: _rates(folder / "rate_card.csv", write))
+    def present(path: Path) -> bool:
+        return path.exists() or path.is_symlink()  # a dangling link is a file to reject, not a file to ignore
+
+    own = ["\x00"]  # matches no address until business.toml says otherwise
+    biz = folder / "business.toml"
+
+    def read_own_domain() -> None:
+        own[0] = _own_domain(biz, limits)
+
+    if present(biz):
+        guarded(biz, read_own_domain)
+    if present(folder / "clients.csv"):
+        guarded(folder / "clients.csv", lambda: _clients(folder / "clients.csv", write, report, limits))
+    if present(folder / "rate_card.csv"):
+        guarded(folder / "rate_card.csv", lambda: _rates(folder / "rate_card.csv", write, limits))
     resolver = Resolver(store)
-    if (folder / "projects.csv").exists():
-        guarded(folder / "projects.csv", lambda: _projects(folder / "projects.csv", write, resolver))
+    if present(folder / "projects.csv"):
+        guarded(folder / "projects.csv", lambda: _projects(folder / "projects.csv", write, resolver, limits))
     codes = {p["code"]: p["id"] for p in _records.rows(store, "projects")}
     for name, table, cols in (("deliverables.csv", "deliverables", ["project", "title", "due", "status"]),
                               ("tasks.csv", "tasks", ["project", "title", "due", "status", "priority"])):
-        if (folder / name).exists():
-            guarded(folder / name, lambda n=name, t=table, c=cols: _plan_items(folder / n, t, c, write, codes))
+        if present(folder / name):
+            guarded(folder / name, lambda n=name, t=table, c=cols: _plan_items(folder / n, t, c, write, codes, limits))
     for path in sorted((folder / "timesheets").glob("*.csv")):
-        guarded(path, lambda p=path: _timesheet(p, folder, write, codes))
+        guarded(path, lambda p=path: _timesheet(p, folder, write, codes, limits))
     for path in sorted((folder / "notes").glob("*.md")):
-        guarded(path, lambda p=path: _note(p, folder, write, resolver, codes))
+        guarded(path, lambda p=path: _note(p, folder, write, resolver, codes, limits))
     for path in sorted((folder / "templates").glob("*.md")):
-        guarded(path, lambda p=path: _template(p, folder, write))
+        guarded(path, lambda p=path: _template(p, folder, write, limits))
     for path in sorted((folder / "emails").glob("*.eml")):
-        guarded(path, lambda p=path: _email(p, folder, write, resolver, codes))
+        guarded(path, lambda p=path: _email(p, folder, write, resolver, codes, own[0], limits))
     return report
 
 
+def _rel(folder: Path, path: Path) -> str:
+    """The path as recorded: relative to the folder, and printable whatever bytes its name holds."""
+    return printable(str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path))
+
+
+def _reason(exc: Exception, folder: Path, path: Path) -> str:
+    """What went wrong with one file, and what to do, in at most REASON_CHARS characters."""
+    if isinstance(exc, IngestError):
+        text = str(exc)
+    elif isinstance(exc, AiosError):
+        text = f"{_rel(folder, path)}: {exc}; fix the file and run `aios ingest` again"
+    else:
+        text = (f"{_rel(folder, path)} could not be read ({type(exc).__name__}: {exc}); it was not ingested and nothing "
+                "else was affected. Fix or re-export the file and run `aios ingest` again")
+    text = printable(text)
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 3] + "..."
+
+
 def _reject(store: Store, report: IngestReport, folder: Path, path: Path, error: str, corr: str) -> None:
-    rel = str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
+    rel = _rel(folder, path)
     report.rejected.append((rel, error))
-    digest = file_hash(path) if path.exists() else None
-    row = {"id": stable_id("rj", rel), "source_path": rel, "source_hash": digest, "error": error}
+    row = {"id": stable_id("rj", rel), "source_path": rel, "source_hash": file_hash(path), "error": error}
     _records.upsert(store, "ingest_rejections", row, actor=ACTOR, correlation_id=corr)
 
 
 def _clear_rejection(store: Store, folder: Path, path: Path) -> None:
-    rid = stable_id("rj", str(path.relative_to(folder)))
+    rid = stable_id("rj", _rel(folder, path))
     if _records.get(store, "ingest_rejections", rid) is not None:
         _records.remove(store, "ingest_rejections", rid, actor=ACTOR, reason="the file now ingests cleanly")
 
 
-def _clients(path: Path, write: Callable[[str, dict[str, Any]], None], report: IngestReport) -> None:
-    rows = read_csv(path, ["name", "contact_name", "contact_email", "domain"])
+def _clients(path: Path, write: Callable[[str, dict[str, Any]], None], report: IngestReport, limits: Limits) -> None:
+    rows = read_csv(path, ["name", "contact_name", "contact_email", "domain"], limits)
     for n, r in enumerate(rows, start=2):
         if not r["name"]:
             raise IngestError(f"{path}, line {n}: a client needs a name", path=path)
+        if r.get("since"):
+            check_date(r["since"], "since", path, n)
     groups = group([client_keys(r["name"], r["contact_email"], r["domain"]) for r in rows])
     for members in groups:
         first = rows[members[0]]
@@ -163,17 +206,20 @@ def _clients(path: Path, write: Callable[[str, dict[str, Any]], None], report: I
                                "aliases": _distinct(names[1:], exclude=names[0])})
 
 
-def _rates(path: Path, write: Callable[[str, dict[str, Any]], None]) -> None:
-    for n, r in enumerate(read_csv(path, ["key", "hourly_rate", "currency"]), start=2):
+def _rates(path: Path, write: Callable[[str, dict[str, Any]], None], limits: Limits) -> None:
+    for n, r in enumerate(read_csv(path, ["key", "hourly_rate", "currency"], limits), start=2):
         write("rates", {"id": stable_id("rt", r["key"]), "key": r["key"], "description": r.get("description", ""),
                         "hourly_rate": _number(r["hourly_rate"], path, n, "hourly_rate"), "currency": r["currency"]})
 
 
-def _projects(path: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver) -> None:
-    for n, r in enumerate(read_csv(path, ["code", "name", "client", "status"]), start=2):
+def _projects(path: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, limits: Limits) -> None:
+    for n, r in enumerate(read_csv(path, ["code", "name", "client", "status"], limits), start=2):
         client_id = resolver.client(r["client"])
         if r["client"] and client_id is None:
             raise IngestError(f"{path}, line {n}: client {r['client']!r} is not in clients.csv; add it there first", path=path)
+        for column in ("start", "end"):
+            if r.get(column):
+                check_date(r[column], column, path, n)
         write("projects", {
             "id": stable_id("pr", r["code"]), "code": r["code"], "name": r["name"], "client_id": client_id,
             "status": r["status"], "start": r.get("start", ""), "end": r.get("end", ""),
@@ -182,9 +228,12 @@ def _projects(path: Path, write: Callable[[str, dict[str, Any]], None], resolver
         })
 
 
-def _plan_items(path: Path, table: str, cols: list[str], write: Callable[[str, dict[str, Any]], None], codes: dict[str, str]) -> None:
-    for n, r in enumerate(read_csv(path, cols), start=2):
+def _plan_items(path: Path, table: str, cols: list[str], write: Callable[[str, dict[str, Any]], None], codes: dict[str, str],
+                limits: Limits) -> None:
+    for n, r in enumerate(read_csv(path, cols, limits), start=2):
         project_id = _project(codes, r["project"], path, n)
+        if r["due"]:
+            check_date(r["due"], "due", path, n)
         row = {"id": stable_id(table[:2], r["project"], r["title"]), "project_id": project_id, "title": r["title"],
                "due": r["due"], "status": r["status"]}
         if table == "tasks":
@@ -192,10 +241,12 @@ def _plan_items(path: Path, table: str, cols: list[str], write: Callable[[str, d
         write(table, row)
 
 
-def _timesheet(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], codes: dict[str, str]) -> None:
-    rel = str(path.relative_to(folder))
+def _timesheet(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], codes: dict[str, str],
+               limits: Limits) -> None:
+    rel = _rel(folder, path)
     seen: dict[tuple[str, ...], int] = {}
-    for n, r in enumerate(read_csv(path, ["date", "project", "hours", "description"]), start=2):
+    for n, r in enumerate(read_csv(path, ["date", "project", "hours", "description"], limits), start=2):
+        check_date(r["date"], "date", path, n)
         key = (r["date"], r["project"], r["hours"], r["description"])
         seen[key] = seen.get(key, 0) + 1
         write("time_entries", {
@@ -204,9 +255,10 @@ def _timesheet(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], 
         })
 
 
-def _note(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str]) -> None:
-    note = read_note(path)
-    rel = str(path.relative_to(folder))
+def _note(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str],
+          limits: Limits) -> None:
+    note = read_note(path, limits)
+    rel = _rel(folder, path)
     kind = note.front.get("kind") or "note"
     client_id = resolver.client(note.front.get("client", "")) if note.front.get("client") else None
     project_id = codes.get(note.front.get("project", "")) if note.front.get("project") else None
@@ -218,17 +270,21 @@ def _note(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None]
     })
 
 
-def _template(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None]) -> None:
-    rel = str(path.relative_to(folder))
-    write("artifacts", {"id": stable_id("ar", rel), "kind": "template", "title": path.stem, "date": "", "client_id": None,
-                        "project_id": None, "source_path": rel, "source_hash": file_hash(path),
-                        "body": path.read_text(encoding="utf-8"), "meta": {}})
+def _template(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], limits: Limits) -> None:
+    rel = _rel(folder, path)
+    body = read_text(path, limits)
+    if len(body) > limits.max_body_chars:
+        raise IngestError(f"{rel} has {len(body):,} characters, more than the limit of {limits.max_body_chars:,}", path=path)
+    write("artifacts", {"id": stable_id("ar", rel), "kind": "template", "title": printable(path.stem), "date": "",
+                        "client_id": None, "project_id": None, "source_path": rel, "source_hash": file_hash(path),
+                        "body": body, "meta": {}})
 
 
-def _email(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str]) -> None:
-    msg: Email = read_email(path)
-    rel = str(path.relative_to(folder))
-    counterpart = msg.sender if not msg.sender.endswith(_own_domain(folder)) else (msg.to[0] if msg.to else "")
+def _email(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str],
+           own_domain: str, limits: Limits) -> None:
+    msg: Email = read_email(path, limits)
+    rel = _rel(folder, path)
+    counterpart = msg.sender if not msg.sender.endswith(own_domain) else (msg.to[0] if msg.to else "")
     client_id = resolver.client(msg.sender_name, counterpart)
     write("artifacts", {
         "id": stable_id("ar", msg.message_id), "kind": "email", "title": msg.subject or "(no subject)", "date": msg.date,
@@ -237,14 +293,18 @@ def _email(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None
     })
 
 
-def _own_domain(folder: Path) -> str:
-    import tomllib
+def business_settings(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
+    """The ``[workspace]`` table of a business folder's ``business.toml`` (IngestError when the file is unusable)."""
+    settings = read_toml(path, limits).get("workspace", {})
+    if not isinstance(settings, dict):
+        raise IngestError(f"{printable(str(path))}: [workspace] must be a table of settings", path=path)
+    return settings
 
-    biz = folder / "business.toml"
-    if biz.exists():
-        email = tomllib.loads(biz.read_text(encoding="utf-8")).get("workspace", {}).get("email", "")
-        if "@" in email:
-            return "@" + email_domain(email)
+
+def _own_domain(path: Path, limits: Limits) -> str:
+    email = business_settings(path, limits).get("email", "")
+    if isinstance(email, str) and "@" in email:
+        return "@" + email_domain(email)
     return "\x00"  # matches no address
 
 
@@ -260,9 +320,13 @@ def _project(codes: dict[str, str], code: str, path: Path, line: int) -> str:
 
 def _number(value: str, path: Path, line: int, column: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
-        raise IngestError(f"{path}, line {line}: {column} {value!r} is not a number (use a dot for decimals)", path=path) from exc
+        raise IngestError(f"{path}, line {line}: {column} {value[:40]!r} is not a number (use a dot for decimals)",
+                          path=path) from exc
+    if not math.isfinite(number) or number < 0:
+        raise IngestError(f"{path}, line {line}: {column} {value[:40]!r} must be a finite number, not negative", path=path)
+    return number
 
 
 def _distinct(values: list[str], exclude: str = "") -> list[str]:

@@ -105,3 +105,7 @@ def _remove_projector(table: str):
 for _table, _kind in KIND_OF_TABLE.items():
     entities.projector(f"{_kind}.upserted")(_upsert_projector(_table))
     entities.projector(f"{_kind}.removed")(_remove_projector(_table))
+
+for _table in ("clients", "contacts"):
+    entities.invariants(_table, json=("aliases",))
+entities.invariants("artifacts", json=("meta",), times=("date",))

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import _values
 from .._errors import ValidationError
 from .._ids import iso, new_id
-from .._store import Store
+from .._limits import LIMITS
+from .._store import Store, _json
 from . import _records
 from ._embed import DaskEmbedder, EmbedSettings
 from ._engine import Engine, MemoryWarning
@@ -96,7 +98,7 @@ class Memory:
         remote model and can be purged.
         """
         item = {"text": text, "tier": tier, "kind": kind, "meta": meta, "source": source, "event_time": event_time,
-                "ttl": ttl, "source_ref": source_ref, "derived_from": list(derived_from), "client": client,
+                "ttl": ttl, "source_ref": source_ref, "derived_from": derived_from, "client": client,
                 "project": project, "episode": episode, "sensitive": sensitive}
         return self.remember_many([item], actor=actor, progress=False)[0]
 
@@ -115,6 +117,13 @@ class Memory:
         rerun of an interrupted ingest finishes it without duplicates.
         """
         self._check_open()
+        actor = self._actor(actor)
+        chunk = _values.positive_int(chunk, "chunk", maximum=LIMITS.max_chunk)
+        if reason is not None:
+            reason = _values.reason(reason)
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            raise ValidationError(f"items must be a list of texts or dicts, got {type(items).__name__}; "
+                                  "use remember() for one memory", field="items")
         defaults = {"tier": tier, "kind": kind, "source": source}
         prepared = []
         for i, item in enumerate(items):
@@ -126,18 +135,29 @@ class Memory:
         corr = new_id("remember") if len(prepared) > 1 else None
         for start in range(0, len(prepared), chunk):
             part = prepared[start:start + chunk]
-            refs.extend(ref for ref, _ in _records.create_many(self.store, part, actor=actor or self.actor,
-                                                                correlation_id=corr, reason=reason))
+            refs.extend(ref for ref, _ in _records.create_many(self.store, part, actor=actor, correlation_id=corr,
+                                                                reason=reason))
         if self._embed({p.chash: p.text for p in prepared}, progress=progress) >= 0:
             self._retry_failed()
         return refs
+
+    def _refusal(self, items: Iterable[Mapping[str, Any]]) -> str | None:
+        """Why ``remember_many(items)`` would refuse these items (None when it would take them); writes nothing."""
+        defaults = {"tier": "working", "kind": "note", "source": None}
+        try:
+            for i, item in enumerate(items):
+                _records.prepare(item, defaults=defaults, max_chars=self.max_chars, extra_kinds=self.extra_kinds,
+                                 session_id=self.session_id, index=i)
+        except ValidationError as exc:
+            return str(exc)
+        return None
 
     @_serialised
     def update(self, id: str, text: str, *, reason: str, meta: Mapping[str, Any] | None = None,
                actor: str | None = None) -> MemoryRef:
         """Write a new version of a memory (the old one stays in ``history``); returns the new ref."""
         self._check_open()
-        ref, previous = _records.update(self.store, id, text, meta=meta, reason=reason, actor=actor or self.actor,
+        ref, previous = _records.update(self.store, id, text, meta=meta, reason=reason, actor=self._actor(actor),
                                         max_chars=self.max_chars)
         if previous is not None:
             row = self.store.one("SELECT c.hash, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash WHERE m.id=?",
@@ -149,14 +169,14 @@ class Memory:
     def forget(self, id: str, *, reason: str, actor: str | None = None) -> None:
         """Tombstone a memory: recall stops returning it at once; its history and events stay."""
         self._check_open()
-        _records.tombstone(self.store, id, type="memory.forgotten", reason=reason, actor=actor or self.actor)
+        _records.tombstone(self.store, id, type="memory.forgotten", reason=reason, actor=self._actor(actor))
         self._sync_if_ready()
 
     @_serialised
     def move(self, id: str, tier: str, *, reason: str = "moved", actor: str | None = None) -> MemoryRef:
         """Move a memory to another tier (an event; the text and version stay)."""
         self._check_open()
-        ref = _records.move(self.store, id, tier, reason=reason, actor=actor or self.actor, session_id=self.session_id)
+        ref = _records.move(self.store, id, tier, reason=reason, actor=self._actor(actor), session_id=self.session_id)
         self._sync_if_ready()
         return ref
 
@@ -164,7 +184,7 @@ class Memory:
     def promote(self, id: str, to: str | None = None, *, reason: str = "promoted", actor: str | None = None) -> MemoryRef:
         """Move a memory one tier up (session -> working -> long-term), or to ``to``."""
         row = _records.get_row(self.store, id, active=True)
-        target = to or TIERS[min(TIERS.index(row["tier"]) + 1, len(TIERS) - 1)]
+        target = to if to is not None else TIERS[min(TIERS.index(row["tier"]) + 1, len(TIERS) - 1)]
         return self.move(row["id"], target, reason=reason, actor=actor)
 
     @_serialised
@@ -172,13 +192,13 @@ class Memory:
                        actor: str | None = None) -> None:
         """Flag a memory as sensitive (never sent to a remote model) or clear the flag."""
         self._check_open()
-        _records.mark(self.store, id, sensitive=sensitive, actor=actor or self.actor, reason=reason)
+        _records.mark(self.store, id, sensitive=sensitive, actor=self._actor(actor), reason=reason)
 
     @_serialised
     def purge(self, id: str, *, reason: str, actor: str | None = None) -> list[str]:
         """Remove a memory's text (every version) and vectors for good; the events keep only hashes."""
         self._check_open()
-        hashes = _records.purge(self.store, id, reason=reason, actor=actor or self.actor)
+        hashes = _records.purge(self.store, id, reason=reason, actor=self._actor(actor))
         self._sync_if_ready()
         return hashes
 
@@ -223,10 +243,14 @@ class Memory:
         self._check_open()
         if not isinstance(query, str) or not query.strip():
             raise ValidationError("recall needs a non-empty query string", field="query")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValidationError(f"k must be a positive int, got {k!r}", field="k")
+        _values.text(query, "query", max_chars=LIMITS.max_query_chars)
+        k = _values.positive_int(k, "k", maximum=LIMITS.max_k)
+        now = _values.optional_time(now, "now")
+        if params is not None and not isinstance(params, RetrievalParams):
+            raise ValidationError(f"params must be a RetrievalParams, got {type(params).__name__}", field="params")
+        filters = self._filters(tier, kind, client, project, where, since, until)
         engine = self._ready_engine()
-        mask = self._mask(engine, tier, kind, client, project, where, since, until)
+        mask = self._mask(engine, *filters)
         np = __import__("numpy")
 
         def dense(text: str, n: int, m: Any, feedback: list[int] | None, weight: float) -> tuple[Any, Any]:
@@ -249,9 +273,13 @@ class Memory:
         if not ranked:
             return []
         ids = [engine.cat.ids[r.slot] for r in ranked]
-        rows = {r["id"]: _records.decode(dict(r)) for r in self.store.query(
-            "SELECT m.*, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
-            f"WHERE m.id IN ({','.join('?' * len(ids))})", ids)}
+        rows = {}
+        for r in self.store.query("SELECT m.*, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
+                                  f"WHERE m.id IN ({','.join('?' * len(ids))})", ids):
+            try:
+                rows[r["id"]] = _records.decode(dict(r))
+            except _json.DECODE_ERRORS:
+                continue  # damaged since the last sync: left out, as the catalog leaves such rows out
         out = []
         for r in ranked:
             row = rows.get(engine.cat.ids[r.slot])
@@ -264,25 +292,33 @@ class Memory:
                            project=row["project_id"]))
         return out
 
-    def _mask(self, engine: Engine, tier: Any, kind: Any, client: Any, project: Any, where: Any, since: Any, until: Any) -> Any:
+    def _filters(self, tier: Any, kind: Any, client: Any, project: Any, where: Any, since: Any,
+                 until: Any) -> tuple[Any, ...]:
+        """recall's filters checked and converted, before any work: (tier codes, kinds, client, project, where, since, until)."""
+        tiers = None if tier is None else [TIERS.index(_records.check_tier(t)) for t in _names(tier, "tier")]
+        kinds = None if kind is None else [_records.check_kind(k_, self.extra_kinds) for k_ in _names(kind, "kind")]
+        client = _values.optional_identifier(client, "client")
+        project = _values.optional_identifier(project, "project")
+        if where is not None:
+            if not isinstance(where, Mapping):
+                raise ValidationError(f"where must be a dict of meta key -> value, got {type(where).__name__}", field="where")
+            where = _values.json_value({k: sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v
+                                        for k, v in where.items()}, "where")
+        return tiers, kinds, client, project, where, _epoch(since, "since"), _epoch(until, "until")
+
+    def _mask(self, engine: Engine, tiers: Any, kinds: Any, client: Any, project: Any, where: Any, since: Any,
+              until: Any) -> Any:
         np = __import__("numpy")
         cat = engine.cat
         mask = cat.active[:cat.size].copy()
-        if tier is not None:
-            tiers = [tier] if isinstance(tier, str) else list(tier)
-            codes = [TIERS.index(_records.check_tier(t)) for t in tiers]
-            mask &= np.isin(cat.tier[:cat.size], codes)
-        if kind is not None:
-            kinds = [kind] if isinstance(kind, str) else list(kind)
-            for k_ in kinds:
-                _records.check_kind(k_, self.extra_kinds)
+        if tiers is not None:
+            mask &= np.isin(cat.tier[:cat.size], tiers)
+        if kinds is not None:
             mask &= np.isin(cat.kind[:cat.size], [cat.kind_codes.get(k_, -1) for k_ in kinds])
-        for name, value, column in (("client", client, cat.client), ("project", project, cat.project)):
+        for value, column in ((client, cat.client), (project, cat.project)):
             if value is not None:
                 mask &= np.fromiter((c == value for c in column), bool, count=cat.size)
         if where:
-            if not isinstance(where, Mapping):
-                raise ValidationError(f"where must be a dict of meta key -> value, got {type(where).__name__}", field="where")
             for key, value in where.items():
                 values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
                 mask &= cat.where_mask(key, values)
@@ -290,9 +326,9 @@ class Memory:
             ts = cat.ts[:cat.size]
             with np.errstate(invalid="ignore"):
                 if since is not None:
-                    mask &= ts >= _records_epoch(since, "since")
+                    mask &= ts >= since
                 if until is not None:
-                    mask &= ts < _records_epoch(until, "until")
+                    mask &= ts < until
         return mask
 
     def _query_vector(self, query: str) -> Any:
@@ -406,7 +442,7 @@ class Memory:
         from ._retention import prune
 
         self._check_open()
-        return prune(self, now=now, dry_run=dry_run)
+        return prune(self, now=_values.optional_time(now, "now"), dry_run=bool(dry_run))
 
     @_serialised
     def condense(self, *, episode: str | None = None, session: str | None = None, ids: Sequence[str] | None = None,
@@ -420,7 +456,10 @@ class Memory:
         from ._condense import condense
 
         self._check_open()
-        return condense(self, episode=episode, session=session, ids=ids, max_facts=max_facts, actor=actor)
+        return condense(self, episode=_values.optional_identifier(episode, "episode"),
+                        session=_values.optional_identifier(session, "session"),
+                        ids=None if ids is None else _records.check_ids(ids, "ids"),
+                        max_facts=_values.positive_int(max_facts, "max_facts", maximum=100), actor=_records.check_actor(actor))
 
     def models(self) -> Any:
         """The generation service condensation uses (the workbench's ``wb.models``)."""
@@ -480,6 +519,9 @@ class Memory:
         if self._engine is not None and self._engine.ready:
             self._engine.sync()
 
+    def _actor(self, actor: Any) -> str:
+        return self.actor if actor is None else _records.check_actor(actor)
+
     def _check_open(self) -> None:
         if self._closed:
             from .._errors import WorkspaceError
@@ -507,7 +549,15 @@ class Memory:
         return f"<Memory {n} active memories, model {self.embedder.model_id}>"
 
 
-def _records_epoch(value: Any, field: str) -> float:
-    from ._catalog import epoch
+def _epoch(value: Any, field: str) -> float | None:
+    dt = _records.to_datetime(value, field)
+    return None if dt is None else dt.timestamp()
 
-    return epoch(_records.to_time(value, field=field))
+
+def _names(value: Any, field: str) -> list[Any]:
+    """One name or several (a list, tuple or set) as a list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    raise ValidationError(f"{field} must be a name or a list of names, got {type(value).__name__}", field=field)

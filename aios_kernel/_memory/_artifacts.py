@@ -17,6 +17,7 @@ passage that no longer exists is forgotten. Templates are not memories.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +42,13 @@ class ArtifactReport:
     forgotten: int = 0
     unchanged: int = 0
     refs: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Artifacts left out because their passages are not valid memories (each with a MemoryWarning)."""
 
     def __str__(self) -> str:
         return (f"memory from {self.artifacts} artifacts: {self.created} passages new, {self.updated} updated, "
-                f"{self.forgotten} forgotten, {self.unchanged} unchanged")
+                f"{self.forgotten} forgotten, {self.unchanged} unchanged"
+                + (f", {len(self.skipped)} left out" if self.skipped else ""))
 
 
 def passages(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
@@ -96,8 +100,11 @@ def ingest_artifacts(memory: Memory, *, progress: bool | None = None) -> Artifac
     for r in memory.store.query(
             "SELECT m.id, m.source_ref, m.meta, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
             "WHERE m.status='active' AND m.source_ref LIKE 'artifact:%'"):
-        chunk = (_json.loads(r["meta"]) or {}).get("chunk", 0)
-        existing.setdefault(r["source_ref"][len("artifact:"):], {})[int(chunk)] = (r["id"], r["text"])
+        try:
+            chunk = int((_json.loads(r["meta"]) or {}).get("chunk", 0))
+        except (*_json.DECODE_ERRORS, AttributeError):
+            continue  # a damaged row (`aios verify` names it): its passage is written again below
+        existing.setdefault(r["source_ref"][len("artifact:"):], {})[chunk] = (r["id"], r["text"])
     new_items: list[dict[str, Any]] = []
     updates: list[tuple[str, str, dict[str, Any]]] = []
     stale: list[str] = []
@@ -107,6 +114,16 @@ def ingest_artifacts(memory: Memory, *, progress: bool | None = None) -> Artifac
         report.artifacts += 1
         have = existing.pop(art["id"], {})
         items = items_for(art)
+        problem = memory._refusal(items)
+        if problem:
+            # One artifact that cannot become memory (a damaged row, or a source past a limit) must
+            # not keep the others out: it is left out, and said so.
+            from ._engine import MemoryWarning
+
+            warnings.warn(f"artifact {art['id']} ({art.get('source_path')}) was not brought into memory: {problem}",
+                          MemoryWarning, stacklevel=3)
+            report.skipped.append(art["id"])
+            continue
         for i, item in enumerate(items):
             old = have.pop(i, None)
             if old is None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
+from .._ids import epoch
 from .._store import Store, _json
 from ._bm25 import BM25, STOP_WORDS, tokenize
 from ._schema import TIERS
@@ -28,11 +29,6 @@ _COLUMNS = ("id", "version", "vec_id", "tier", "kind", "content_hash", "meta", "
 
 _WORDS = re.compile(r"[a-z0-9]+")
 
-
-def epoch(ts: str | None) -> float:
-    if not ts:
-        return math.nan
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
 class Catalog:
@@ -96,31 +92,42 @@ class Catalog:
             f"SELECT {', '.join('m.' + c for c in _COLUMNS)}, c.text FROM memories m "
             "JOIN memory_content c ON c.hash = m.content_hash WHERE m.event_seq > ? ORDER BY m.event_seq", (self.high_water,))
         added, removed = [], []
+        damaged: list[str] = []
         for row in rows:
+            try:
+                fields = _fields(row)
+            except (*_json.DECODE_ERRORS, AttributeError, KeyError):
+                fields = None
+                damaged.append(row["id"])
             old = self.slot_of.get(row["id"])
             if old is not None and self.active[old]:
-                if row["status"] == "active" and self.vec[old] == row["vec_id"]:
-                    self._restamp(old, row)  # moved, marked or re-described: same text, same slot
+                if fields is not None and row["status"] == "active" and self.vec[old] == row["vec_id"]:
+                    self._restamp(old, fields)  # moved, marked or re-described: same text, same slot
                     continue
                 self._kill(old)
                 removed.append(old)
-            if row["status"] == "active" and row["text"] is not None:
-                added.append(self._add(row))
+            if fields is not None and row["status"] == "active" and row["text"] is not None:
+                added.append(self._add(row, fields))
         self.high_water = max(self.high_water, top)
+        if damaged:
+            # One bad row must not stop the reads of the others: it is left out, and said so.
+            message = (f"{len(damaged)} memories could not be read from the store and are left out of recall "
+                       f"({', '.join(damaged[:3])}{' ...' if len(damaged) > 3 else ''}); `aios verify` names what is wrong")
+            warnings.warn(message, _json.DamagedRowWarning, stacklevel=4)
         return added, removed
 
-    def _restamp(self, slot: int, row: Any) -> None:
-        self.tier[slot] = TIERS.index(row["tier"])
-        meta = _json.loads(row["meta"]) or {}
+    def _restamp(self, slot: int, fields: tuple[dict[str, Any], int, float]) -> None:
+        meta, tier, _ = fields
+        self.tier[slot] = tier
         if meta != self.meta[slot]:
             self.meta[slot] = meta
             self.meta_index.clear()
             self._name_masks.clear()
 
-    def _add(self, row: Any) -> int:
+    def _add(self, row: Any, fields: tuple[dict[str, Any], int, float]) -> int:
         self._grow()
         slot = len(self.ids)
-        meta = _json.loads(row["meta"]) or {}
+        meta, tier, ts = fields
         self.ids.append(row["id"])
         self.texts.append(row["text"])
         self.meta.append(meta)
@@ -128,9 +135,9 @@ class Catalog:
         self.client.append(row["client_id"])
         self.project.append(row["project_id"])
         self.active[slot] = True
-        self.tier[slot] = TIERS.index(row["tier"])
+        self.tier[slot] = tier
         self.kind[slot] = self.kind_codes.setdefault(row["kind"], len(self.kind_codes))
-        self.ts[slot] = epoch(row["event_time"] or row["created_at"])
+        self.ts[slot] = ts
         self.order[slot] = row["created_seq"]
         self.vec[slot] = row["vec_id"]
         if row["episode"]:
@@ -229,3 +236,13 @@ class Catalog:
                 if 0 <= p < len(live):
                     out.append((live[p], d))
         return out
+
+
+def _fields(row: Any) -> tuple[dict[str, Any], int, float]:
+    """The fields of a row that can be damaged in the store (meta, tier, time), decoded; raises when one cannot be."""
+    meta = _json.loads(row["meta"]) or {}
+    if not isinstance(meta, dict):
+        raise ValueError("meta is not a dict")
+    if row["tier"] not in TIERS:
+        raise ValueError(f"unknown tier {row['tier']!r}")
+    return meta, TIERS.index(row["tier"]), epoch(row["event_time"] or row["created_at"])

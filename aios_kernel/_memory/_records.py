@@ -10,14 +10,16 @@ bad item in a batch writes nothing at all.
 from __future__ import annotations
 
 import hashlib
-import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from .._errors import NotFoundError, ValidationError
+from .. import _values
+from .._errors import NotFoundError, StoreError, ValidationError
 from .._ids import iso, new_id, utcnow
+from .._limits import LIMITS
 from .._store import Store
 from .._store import _json
 from ._schema import KINDS, SOURCES, TIER_ALIASES, TIERS
@@ -38,53 +40,38 @@ def vec_id(memory_id: str, chash: str) -> int:
 
 
 def check_text(text: Any, *, max_chars: int = DEFAULT_MAX_CHARS, field: str = "text") -> str:
-    """The text as ``str``, or a ValidationError saying what is wrong with it."""
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                f"{field} is not valid UTF-8 (byte {bytes(text)[exc.start:exc.start + 1]!r} at position {exc.start}); "
-                "decode it with the right encoding first, e.g. data.decode('latin-1')", field=field) from exc
-    if not isinstance(text, str):
-        raise ValidationError(f"{field} must be a str, got {type(text).__name__}", field=field)
-    if not text.strip():
-        raise ValidationError(f"{field} is empty or only whitespace; there is nothing to remember", field=field)
-    if len(text) > max_chars:
-        raise ValidationError(
-            f"{field} has {len(text):,} characters, more than the limit of {max_chars:,}; split it into passages "
-            "(remember_many) or raise [memory] max_chars in aios.toml", field=field)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValidationError(f"{field} holds characters that are not valid Unicode (lone surrogate at position {exc.start}); "
-                              "decode the source bytes with errors='replace' or fix the encoding", field=field) from exc
-    return text
+    """The text as ``str`` (UTF-8 bytes are decoded), or a ValidationError saying what is wrong with it."""
+    return _values.text(text, field, max_chars=max_chars, allow_bytes=True)
+
+
+def check_reason(reason: Any, what: str) -> str:
+    """A non-empty reason for the audit trail; ``what`` says what to write (the message when it is missing)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(what, field="reason")
+    return _values.reason(reason)
+
+
+def check_actor(actor: Any) -> str:
+    return _values.label(actor, "actor")
 
 
 def check_tier(tier: Any) -> str:
     t = TIER_ALIASES.get(str(tier).lower(), str(tier).lower()) if isinstance(tier, str) else tier
     if t not in TIERS:
-        raise ValidationError(f"unknown memory tier {tier!r}; use one of {', '.join(TIERS)}", field="tier")
+        raise ValidationError(f"unknown memory tier {_values.describe(tier)}; use one of {', '.join(TIERS)}", field="tier")
     return t
 
 
 def check_kind(kind: Any, extra: Sequence[str] = ()) -> str:
     known = (*KINDS, *extra)
     if not isinstance(kind, str) or kind not in known:
-        raise ValidationError(f"unknown memory kind {kind!r}; use one of {', '.join(known)} "
+        raise ValidationError(f"unknown memory kind {_values.describe(kind)}; use one of {', '.join(known)} "
                               "(or add it to [memory] kinds in aios.toml)", field="kind")
     return kind
 
 
 def check_meta(meta: Any) -> dict[str, Any]:
-    if meta is None:
-        return {}
-    if not isinstance(meta, Mapping):
-        raise ValidationError(f"meta must be a dict, got {type(meta).__name__}", field="meta")
-    meta = dict(meta)
-    _json.dumps(meta, field="meta")  # NaN, sets, objects: a clear error now, not a broken event later
-    return meta
+    return _values.meta(meta, "meta")  # NaN, sets, objects, depth: a clear error now, not a broken event later
 
 
 def parse_source(source: Any, source_ref: str | None) -> tuple[str, str | None]:
@@ -92,46 +79,42 @@ def parse_source(source: Any, source_ref: str | None) -> tuple[str, str | None]:
     if source is None:
         return "operator", source_ref
     if not isinstance(source, str) or not source:
-        raise ValidationError(f"source must be a string such as 'file:notes/a.md', got {source!r}", field="source")
+        raise ValidationError(f"source must be a string such as 'file:notes/a.md', got {_values.describe(source)}",
+                              field="source")
+    _values.identifier(source, "source")
     kind, _, ref = source.partition(":")
     if kind not in SOURCES:
-        raise ValidationError(f"unknown source {kind!r}; use one of {', '.join(SOURCES)} (optionally 'kind:reference')", field="source")
+        raise ValidationError(f"unknown source {_values.describe(kind)}; use one of {', '.join(SOURCES)} (optionally 'kind:reference')", field="source")
     return kind, (source_ref or ref or None)
 
 
+def to_datetime(value: Any, field: str = "event_time") -> datetime | None:
+    """A datetime, date, epoch seconds or date string (ISO, "8 May 2023") as an aware UTC datetime; None for none."""
+    from ._timeparse import parse_datetime
+
+    return _values.optional_time(value, field, parse=parse_datetime)
+
+
 def to_time(value: Any, field: str = "event_time") -> str | None:
-    """A datetime, date, epoch seconds or date string as the store's ISO form."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return iso(datetime(value.year, value.month, value.day))
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        from datetime import UTC
-
-        return iso(datetime.fromtimestamp(value, UTC))
-    if isinstance(value, str):
-        from ._timeparse import parse_datetime
-
-        dt = parse_datetime(value)
-        if dt is not None:
-            return iso(dt)
-    raise ValidationError(f"{field} {value!r} is not a time; pass a datetime, a date or an ISO string like '2023-05-08T13:56'",
-                          field=field)
+    """:func:`to_datetime` in the store's ISO form."""
+    dt = to_datetime(value, field)
+    return None if dt is None else iso(dt)
 
 
 def ttl_expiry(ttl: Any) -> str | None:
     """``ttl``: a timedelta, days as a number, or None (the retention policy decides)."""
     if ttl is None:
         return None
-    if isinstance(ttl, timedelta):
-        delta = ttl
-    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and math.isfinite(ttl) and ttl > 0:
-        delta = timedelta(days=ttl)
-    else:
-        raise ValidationError(f"ttl must be a positive number of days or a timedelta, got {ttl!r}", field="ttl")
-    return iso(utcnow() + delta)
+    return iso(utcnow() + _values.duration(ttl, "ttl"))
+
+
+def check_ids(values: Any, field: str) -> list[str]:
+    """A list of memory ids or refs (not a single string, which would be read letter by letter)."""
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or isinstance(values, Mapping):
+        raise ValidationError(f"{field} must be a list of memory ids or refs, got {type(values).__name__}", field=field)
+    return [memory_id_of(v) for v in values]
 
 
 @dataclass
@@ -158,14 +141,22 @@ def prepare(item: Mapping[str, Any], *, defaults: Mapping[str, Any], max_chars: 
         kind = check_kind(get("kind") or "note", extra_kinds)
         meta = check_meta(item.get("meta"))
         source, source_ref = parse_source(get("source"), get("source_ref"))
-        derived = [memory_id_of(d) for d in (get("derived_from") or [])]
+        derived = check_ids(get("derived_from"), "derived_from")
         event_time = to_time(get("event_time"))
         expires_at = ttl_expiry(get("ttl"))
-        episode = get("episode") or next((str(meta[k]) for k in EPISODE_KEYS if meta.get(k) not in (None, "")), None)
+        episode = _values.optional_identifier(get("episode") or None, "episode")
+        if episode is None:
+            found = next((meta[k] for k in EPISODE_KEYS if meta.get(k) not in (None, "")), None)
+            episode = None if found is None else str(found)[:LIMITS.max_id_chars]
         client, project = get("client"), get("project")
         for name, v in (("client", client), ("project", project), ("source_ref", source_ref)):
-            if v is not None and not isinstance(v, str):
-                raise ValidationError(f"{name} must be a string id, got {v!r}", field=name)
+            if v is not None:
+                if not isinstance(v, str):
+                    raise ValidationError(f"{name} must be a string id, got {type(v).__name__}", field=name)
+                _values.identifier(v, name)
+        sensitive = get("sensitive")
+        if sensitive is not None and not isinstance(sensitive, (bool, int)):
+            raise ValidationError(f"sensitive must be True or False, got {type(sensitive).__name__}", field="sensitive")
     except ValidationError as exc:
         raise ValidationError(f"{where}{exc}", field=exc.field) from None
     chash = content_hash(text)
@@ -227,7 +218,11 @@ def get_row(store: Store, id: str, *, active: bool = False) -> dict[str, Any]:
     row = store.one("SELECT m.*, c.text FROM memories m JOIN memory_content c ON c.hash = m.content_hash WHERE m.id=?", (mid,))
     if row is None:
         raise NotFoundError(f"no memory with id {mid!r}; wb.memory.frame() lists them", id=mid)
-    out = decode(dict(row))
+    try:
+        out = decode(dict(row))
+    except _json.DECODE_ERRORS as exc:
+        raise StoreError(f"memory {mid} is damaged in the store ({type(exc).__name__} reading its meta); `aios verify` "
+                         "names such rows. Write it again with remember(), or restore from a snapshot") from None
     if active and out["status"] != "active":
         raise ValidationError(f"memory {mid} is {out['status']} ({out['status_reason']}); it cannot be changed any more. "
                               "Remember the text again to make a new record", field="id")
@@ -235,6 +230,7 @@ def get_row(store: Store, id: str, *, active: bool = False) -> dict[str, Any]:
 
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON columns parsed (raises ``_json.DECODE_ERRORS`` for a damaged row; readers of many rows skip it)."""
     for col in ("meta", "derived_from"):
         if col in row:
             row[col] = _json.loads(row[col])
@@ -246,9 +242,7 @@ def decode(row: dict[str, Any]) -> dict[str, Any]:
 def update(store: Store, id: str, text: Any, *, meta: Mapping[str, Any] | None, reason: str, actor: str,
            max_chars: int) -> tuple[MemoryRef, str | None]:
     """Write version n+1; returns the new ref and the previous content hash (None when nothing changed)."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("an update needs a reason (why the memory changed), e.g. reason='client corrected the date'",
-                              field="reason")
+    check_reason(reason, "an update needs a reason (why the memory changed), e.g. reason='client corrected the date'")
     text = check_text(text, max_chars=max_chars)
     new_meta = check_meta(meta) if meta is not None else None
     with store.atomic() as conn:
@@ -267,6 +261,7 @@ def update(store: Store, id: str, text: Any, *, meta: Mapping[str, Any] | None, 
 
 def move(store: Store, id: str, tier: str, *, reason: str, actor: str, session_id: str | None) -> MemoryRef:
     to = check_tier(tier)
+    reason = _values.reason(reason)
     with store.atomic():
         row = get_row(store, id, active=True)
         if row["tier"] == to:
@@ -278,8 +273,7 @@ def move(store: Store, id: str, tier: str, *, reason: str, actor: str, session_i
 
 
 def tombstone(store: Store, id: str, *, type: str, reason: str, actor: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("say why: forget(id, reason='...') is kept in the audit trail", field="reason")
+    check_reason(reason, "say why: forget(id, reason='...') is kept in the audit trail")
     with store.atomic():
         row = get_row(store, id)
         if row["status"] != "active":
@@ -289,6 +283,9 @@ def tombstone(store: Store, id: str, *, type: str, reason: str, actor: str, extr
 
 
 def mark(store: Store, id: str, *, sensitive: bool, actor: str, reason: str) -> None:
+    if not isinstance(sensitive, bool):
+        raise ValidationError(f"sensitive must be True or False, got {type(sensitive).__name__}", field="sensitive")
+    reason = _values.reason(reason)
     with store.atomic():
         row = get_row(store, id)
         if row["sensitive"] != sensitive:
@@ -297,8 +294,7 @@ def mark(store: Store, id: str, *, sensitive: bool, actor: str, reason: str) -> 
 
 def purge(store: Store, id: str, *, reason: str, actor: str) -> list[str]:
     """Remove the text of every version of a record (and of records sharing it); returns the hashes removed."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("a purge needs a reason; it is kept in the audit trail", field="reason")
+    check_reason(reason, "a purge needs a reason; it is kept in the audit trail")
     with store.atomic() as conn:
         row = get_row(store, id)
         hashes = [r[0] for r in conn.execute("SELECT DISTINCT content_hash FROM memory_versions WHERE memory_id=?", (row["id"],))]
@@ -319,8 +315,16 @@ def history(store: Store, id: str) -> list[Version]:
         "WHERE v.memory_id=? ORDER BY v.version", (mid,))
     if not rows:
         raise NotFoundError(f"no memory with id {mid!r}", id=mid)
-    return [Version(r["memory_id"], r["version"], r["text"], r["content_hash"], _json.loads(r["meta"]), r["actor"], r["reason"], r["at"])
-            for r in rows]
+    out = []
+    for r in rows:
+        try:
+            meta = _json.loads(r["meta"])
+        except _json.DECODE_ERRORS:
+            warnings.warn(f"memory {mid} version {r['version']}: its meta is damaged in the store and is shown as {{}} "
+                          "(`aios verify` names such rows)", _json.DamagedRowWarning, stacklevel=3)
+            meta = {}
+        out.append(Version(r["memory_id"], r["version"], r["text"], r["content_hash"], meta, r["actor"], r["reason"], r["at"]))
+    return out
 
 
 def ids_of(values: Iterable[str]) -> list[str]:

@@ -212,3 +212,6 @@ def _model_changed(conn: sqlite3.Connection, event: Event) -> None:
     )
 
 memory.add_migration(Migration(2, "source_ref_index", "CREATE INDEX memories_source ON memories(source_ref);"))
+
+memory.invariants("memories", json=("meta", "derived_from"), times=("event_time", "created_at", "updated_at", "expires_at"))
+memory.invariants("memory_versions", json=("meta",), times=("at",))

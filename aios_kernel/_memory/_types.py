@@ -9,6 +9,7 @@ from typing import Any
 
 from .._errors import ValidationError
 from .._evidence import Evidence, snippet
+from .._values import identifier
 
 _REF = re.compile(r"^mem:(?P<id>[A-Za-z0-9_\-]+)@v(?P<version>\d+)$")
 
@@ -46,7 +47,8 @@ def memory_id_of(value: str) -> str:
     if isinstance(value, MemoryRef):
         return value.id
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"a memory id must be a non-empty string, got {value!r}", field="id")
+        raise ValidationError(f"a memory id must be a non-empty string, got {type(value).__name__}", field="id")
+    identifier(value, "id")
     return MemoryRef.parse(value).id if value.startswith("mem:") else value
 
 

@@ -20,6 +20,7 @@ from .._errors import NotFoundError, StateError, ValidationError
 from .._evidence import flagged, untrusted
 from .._ids import new_id
 from .._store import Store, _json
+from . import _checks
 from ._autonomy import category
 
 if TYPE_CHECKING:
@@ -60,18 +61,21 @@ class Approval:
 
     def approve(self, edits: dict[str, Any] | None = None, *, by: str = "operator") -> Approval:
         """Let it happen (with ``edits`` merged into the payload); with options, picks the first."""
+        edits, by = _checks.edits(edits, self.payload), _checks.by(by)
         if self.options and self.kind != "action":
             return self.choose(self.options[0]["id"], by=by)
         return self._decide("approved", "approve", edits=edits, by=by)
 
     def reject(self, reason: str = "", *, by: str = "operator") -> Approval:
         """Do not let it happen; a budget approval stops the run."""
+        reason, by = _checks.reason(reason), _checks.by(by)
         if self.kind == "budget":
             return self._decide("chosen", "choose", choice="stop", reason=reason, by=by)
         return self._decide("rejected", "reject", reason=reason or "rejected", by=by)
 
     def choose(self, option: str, *, by: str = "operator") -> Approval:
         """Pick one of :attr:`options` by id or label."""
+        option, by = _checks.option(option), _checks.by(by)
         ids = {o["id"]: o["id"] for o in self.options} | {o.get("label", o["id"]): o["id"] for o in self.options}
         if option not in ids:
             raise ValidationError(f"approval {self.id} has no option {option!r}; choose one of "
@@ -80,6 +84,7 @@ class Approval:
 
     def defer(self, until: str | None = None, reason: str = "", *, by: str = "operator") -> Approval:
         """Decide later: it leaves :meth:`ApprovalBook.pending` until ``until`` (ISO time) passes."""
+        until, reason, by = _checks.until(until), _checks.reason(reason), _checks.by(by)
         self._book_().defer(self, until=until, reason=reason, by=by)
         return self.refresh()
 

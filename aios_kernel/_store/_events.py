@@ -1,21 +1,21 @@
-"""The append-only event log and its hash chain.
+"""The append-only event log.
 
-Each event's ``hash`` is SHA-256 over the previous event's hash and the
-event's own canonical fields, so changing, removing or reordering any event
-breaks every hash after it. Triggers refuse UPDATE and DELETE on the table.
+Each event's ``hash`` chains it to the previous one (see ``_chain``: HMAC-SHA256
+under the workspace key, plain SHA-256 for events written before keyed chains),
+so changing, removing or reordering any event breaks every hash after it.
+Triggers refuse UPDATE and DELETE on the table.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import _json
-
-GENESIS = "0" * 64
+from .._errors import ValidationError
+from . import _chain, _json
+from ._chain import GENESIS, ChainKey, chain_hash  # noqa: F401  (GENESIS and chain_hash: the chain's names, read here too)
 
 EVENTS_DDL = """
 CREATE TABLE events (
@@ -66,13 +66,6 @@ class Event:
         )
 
 
-def chain_hash(prev_hash: str, seq: int, id: str, at: str, type: str, entity: str, payload_json: str,
-               actor: str, correlation_id: str | None, cause_id: str | None) -> str:
-    """The hash of one event given its predecessor's."""
-    body = "\x1f".join([prev_hash, str(seq), id, at, type, entity, payload_json, actor, correlation_id or "", cause_id or ""])
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 def last(conn: sqlite3.Connection) -> tuple[int, str]:
     """The last event's seq and hash (0 and the genesis hash for an empty log)."""
     row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -80,8 +73,8 @@ def last(conn: sqlite3.Connection) -> tuple[int, str]:
 
 
 def insert(conn: sqlite3.Connection, *, id: str, at: str, type: str, entity: str, payload: dict[str, Any],
-           actor: str, correlation_id: str | None, cause_id: str | None) -> Event:
-    """Append one event; the caller holds the write transaction.
+           actor: str, correlation_id: str | None, cause_id: str | None, key: ChainKey | None = None) -> Event:
+    """Append one event, hashed under ``key`` (plain SHA-256 without); the caller holds the write transaction.
 
     The returned event carries ``payload`` itself (not a parsed copy of what was
     written): parsing it back would cost as much again as the insert, on every
@@ -90,7 +83,12 @@ def insert(conn: sqlite3.Connection, *, id: str, at: str, type: str, entity: str
     payload_json = _json.dumps(payload)
     prev_seq, prev_hash = last(conn)
     seq = prev_seq + 1
-    digest = chain_hash(prev_hash, seq, id, at, type, entity, payload_json, actor, correlation_id, cause_id)
+    try:
+        data = _chain.body(prev_hash, seq, id, at, type, entity, payload_json, actor, correlation_id, cause_id)
+    except (UnicodeEncodeError, TypeError):
+        raise _not_text(id=id, at=at, type=type, entity=entity, payload=payload_json, actor=actor,
+                        correlation_id=correlation_id, cause_id=cause_id) from None
+    digest = _chain.digest(data, key)
     conn.execute(
         "INSERT INTO events(seq, id, at, type, entity, payload, actor, correlation_id, cause_id, prev_hash, hash)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -99,29 +97,22 @@ def insert(conn: sqlite3.Connection, *, id: str, at: str, type: str, entity: str
     return Event(seq, id, at, type, entity, payload, actor, correlation_id, cause_id, prev_hash, digest)
 
 
+def _not_text(**fields: Any) -> ValidationError:
+    """The error for an event field that is not storable text (a lone surrogate, a non-str value)."""
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return ValidationError(f"event {name} must be text, got {type(value).__name__}", field=name)
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            return ValidationError(f"event {name} holds characters that are not valid Unicode (lone surrogate at "
+                                   f"position {exc.start}); decode the source with errors='replace'", field=name)
+    return ValidationError("event fields must be valid Unicode text", field="payload")
+
+
 def iter_events(conn: sqlite3.Connection, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[Event]:
     sql = "SELECT * FROM events" + (f" WHERE {where}" if where else "") + " ORDER BY seq"
     for row in conn.execute(sql, params):
         yield Event.from_row(row)
-
-
-def verify_chain(conn: sqlite3.Connection) -> tuple[int, int | None, str | None]:
-    """Walk the chain: (events checked, first bad seq or None, what was wrong)."""
-    prev_hash = GENESIS
-    expected_seq = 1
-    checked = 0
-    for row in conn.execute(
-        "SELECT seq, id, at, type, entity, payload, actor, correlation_id, cause_id, prev_hash, hash FROM events ORDER BY seq"
-    ):
-        seq = row[0]
-        if seq != expected_seq:
-            return checked, seq, f"event {expected_seq} is missing (found {seq} next)"
-        if row[9] != prev_hash:
-            return checked, seq, f"event {seq} does not link to event {seq - 1}"
-        digest = chain_hash(prev_hash, *row[:9])
-        if digest != row[10]:
-            return checked, seq, f"event {seq} ({row[3]}) was altered after it was written"
-        prev_hash = digest
-        expected_seq += 1
-        checked += 1
-    return checked, None, None

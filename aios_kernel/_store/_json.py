@@ -20,6 +20,9 @@ def dumps(value: Any, *, field: str = "payload") -> str:
     """
     try:
         return _ENCODER.encode(value)
+    except RecursionError:
+        raise ValidationError(f"{field} is nested too deeply to store; flatten it (at most a few dozen levels)",
+                              field=field) from None
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"{field} is not plain JSON ({exc}); use str, int, float (not NaN/inf), bool, None, lists and dicts with string keys",
@@ -28,5 +31,17 @@ def dumps(value: Any, *, field: str = "payload") -> str:
 
 
 def loads(text: str | None) -> Any:
-    """Parse JSON written by :func:`dumps` (``None`` stays ``None``)."""
+    """Parse JSON written by :func:`dumps` (``None`` stays ``None``).
+
+    A column that does not decode (written by hand, or by an older version) raises
+    :data:`DECODE_ERRORS`; readers of many rows catch them and skip that row.
+    """
     return None if text is None else json.loads(text)
+
+
+DECODE_ERRORS = (ValueError, TypeError, RecursionError)
+"""What :func:`loads` raises for a stored column that is not JSON (or is nested past the parser's stack)."""
+
+
+class DamagedRowWarning(UserWarning):
+    """A stored row that does not decode was left out of a read (``aios verify`` names it)."""

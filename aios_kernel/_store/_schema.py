@@ -55,6 +55,10 @@ class Component:
     projectors: dict[str, Projector] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     """Projection tables, cleared before a rebuild from the event log."""
+    json_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Columns holding JSON, by table: ``Store.verify`` checks that each value decodes."""
+    time_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Columns holding the store's times, by table: ``Store.verify`` checks that each parses and is in range."""
 
     @property
     def version(self) -> int:
@@ -74,6 +78,13 @@ class Component:
         if migration.version != expected:
             raise ValueError(f"{self.name}: migration {migration.version} out of order (expected {expected})")
         self.migrations.append(migration)
+
+    def invariants(self, table: str, *, json: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> None:
+        """Declare which columns of ``table`` hold JSON and which hold times, for ``Store.verify``."""
+        if json:
+            self.json_columns[table] = (*self.json_columns.get(table, ()), *json)
+        if times:
+            self.time_columns[table] = (*self.time_columns.get(table, ()), *times)
 
     def projector(self, *event_types: str) -> Callable[[Projector], Projector]:
         """Decorator registering ``fn`` as this component's projector of ``event_types``."""

@@ -13,6 +13,7 @@ both are on disk or neither is, whatever kills the process.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import sqlite3
 import threading
 import time
@@ -23,12 +24,22 @@ from typing import Any
 
 from .._errors import StoreCorruptError, StoreError, StoreVersionError, ValidationError
 from .._ids import iso, new_id
-from . import _events
+from . import _chain, _events, _invariants
+from ._chain import ChainKey, KeyRing
 from ._events import Event
 from ._schema import Component, components, projector_for, reactions_for
 
 APPLICATION_ID = 0x41494F53  # "AIOS": tells our files from other SQLite files
 BUSY_TIMEOUT_S = 60.0
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT_KEYS"
+
+
+DEFAULT_KEYS: Any = _Default()
+"""``Store.open(key=...)`` default: the key ring the workspace layer registered (``_chain.use_keys``)."""
 
 
 @dataclass(repr=False)
@@ -41,6 +52,10 @@ class VerifyReport:
     chain_ok: bool
     bad_seq: int | None = None
     problems: list[str] = field(default_factory=list)
+    keyed_seq: int | None = None
+    """The event from which the chain is keyed (None: not keyed)."""
+    notes: list[str] = field(default_factory=list)
+    """What was checked besides, said for the record (not problems)."""
 
     @property
     def ok(self) -> bool:
@@ -48,7 +63,7 @@ class VerifyReport:
 
     def __str__(self) -> str:
         head = f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} ({self.events} events, integrity {self.integrity})"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        return "\n".join([head, *(f"  - {p}" for p in self.problems), *(f"  ({n})" for n in self.notes)])
 
     __repr__ = __str__
 
@@ -75,12 +90,23 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
+        self._key: ChainKey | None = None
+        self._key_problem: str | None = None
+        """Why events cannot be written (the log is keyed and its key is missing, or it was rewritten)."""
+        self._keys: KeyRing | None = None
 
     # -- opening -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True) -> Store:
-        """Open (and if ``create``, create) the store at ``path``."""
+    def open(cls, path: str | Path, *, create: bool = True, migrate: bool = True,
+             key: ChainKey | KeyRing | None = DEFAULT_KEYS) -> Store:
+        """Open (and if ``create``, create) the store at ``path``.
+
+        ``key`` keys the event chain: by default the workspace key ring (the key
+        named by the store's workspace id, created on first use); a
+        :class:`ChainKey` to use that key; ``None`` for no key (an unkeyed log
+        can then be written, a keyed one only read and verified in part).
+        """
         path = Path(path)
         if path.is_dir():
             raise StoreError(f"{path} is a folder, not a store file; point at the workspace's store.db", path=path)
@@ -100,6 +126,7 @@ class Store:
             store._configure(new=not exists)
             if migrate:
                 store.migrate()
+                store._attach_key(_chain.default_keys() if key is DEFAULT_KEYS else key)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreCorruptError(_corrupt_message(path, str(exc)), path=path) from exc
@@ -124,6 +151,54 @@ class Store:
         c.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         if new or app_id == 0:
             c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+    # -- the keyed chain -------------------------------------------------------------------
+
+    @property
+    def workspace_id(self) -> str | None:
+        """The id that names this workspace's key outside the store (None before the store was migrated)."""
+        return _info(self.conn, "workspace_id")
+
+    def _keyed_seq(self) -> int | None:
+        value = _info(self.conn, "chain_keyed_seq")
+        return int(value) if value and value.isdigit() else None
+
+    def _attach_key(self, key: ChainKey | KeyRing | None) -> None:
+        """Find the chain's key; key the log from its next event if it is not keyed yet (see ``_chain``)."""
+        wid = self.workspace_id
+        if key is None or wid is None:
+            return
+        keyed_seq = self._keyed_seq()
+        ring: KeyRing | None = None
+        if isinstance(key, ChainKey):
+            found: ChainKey | None = key
+        else:
+            ring = key
+            if keyed_seq is None and ring.sealed(wid):
+                self._key_problem = (f"the event log of workspace {wid} was keyed before but is not keyed now: it was "
+                                     "rewritten; restore store.db from a snapshot")
+                return
+            found = ring.key(wid, create=keyed_seq is None, store_path=self.path)
+            if found is None:
+                self._key_problem = (f"the event log is keyed and the key of workspace {wid} is missing, so nothing can be "
+                                     "written; restore the key file or set AIOS_KEY (see docs/ARCHITECTURE.md, the store)")
+                return
+        logged = _info(self.conn, "chain_key_id")
+        if keyed_seq is not None and logged != found.key_id:
+            self._key_problem = (f"the workspace key from {found.source} (key id {found.key_id}) is not the key this event "
+                                 f"log was keyed with (key id {logged}), so nothing can be written; restore the right key "
+                                 "file or AIOS_KEY")
+            return
+        self._key = found
+        if keyed_seq is None:
+            with self.atomic() as conn:
+                if self._keyed_seq() is None:  # another process may have keyed it meanwhile
+                    seq, head = _events.last(conn)
+                    conn.executemany("INSERT OR REPLACE INTO store_info VALUES (?, ?)", [
+                        ("chain_keyed_seq", str(seq + 1)), ("chain_key_id", found.key_id),
+                        ("chain_keyed_mac", found.record_mac(wid, seq + 1, head))])
+        if ring is not None and not ring.sealed(wid):
+            ring.seal(wid)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -218,11 +293,21 @@ class Store:
             raise ValidationError(f"entity must look like 'kind:id', got {entity!r}", field="entity")
         ev_id, at, payload = new_id("ev"), at or iso(), payload or {}
         reactions = reactions_for(type)
+        key = self._key
+        if key is None and self._key_problem:
+            raise StoreError(self._key_problem, path=self.path)
 
         def write(conn: sqlite3.Connection) -> Event:
+            if key is None and self._keyed_seq() is not None:
+                raise StoreError(f"{self.path}: the event log is keyed; open the store with its workspace key "
+                                 "(Workbench.open and Store.open do by default) to write to it", path=self.path)
             event = _events.insert(conn, id=ev_id, at=at, type=type, entity=entity, payload=payload, actor=actor,
-                                   correlation_id=correlation_id, cause_id=cause_id)
-            projector(conn, event)
+                                   correlation_id=correlation_id, cause_id=cause_id, key=key)
+            try:
+                projector(conn, event)
+            except sqlite3.IntegrityError as exc:  # a missing required value, a duplicate key: the caller's data
+                raise ValidationError(f"{type} for {entity} breaks a rule of the store ({exc}); nothing was written",
+                                      field="payload") from exc
             for react in reactions:
                 react(self, event)
             return event
@@ -338,8 +423,10 @@ class Store:
     # -- maintenance -------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Integrity check, foreign keys and the event hash chain."""
+        """Integrity check, foreign keys, the event chain (keyed part under the workspace key), and the
+        projections' invariants (every stored time parses and is in range, every JSON column decodes)."""
         problems: list[str] = []
+        notes: list[str] = []
         try:
             integrity = "; ".join(r[0] for r in self.query("PRAGMA integrity_check"))
         except sqlite3.DatabaseError as exc:
@@ -349,10 +436,33 @@ class Store:
         fk = self.query("PRAGMA foreign_key_check")
         if fk:
             problems.append(f"{len(fk)} rows reference missing rows (first in table {fk[0][0]})")
-        checked, bad_seq, why = _events.verify_chain(self.conn)
-        if bad_seq is not None:
-            problems.append(f"hash chain broken: {why}; restore from a snapshot (`aios snapshot` makes them)")
-        return VerifyReport(self.path, integrity, checked, bad_seq is None, bad_seq, problems)
+        keyed_seq = self._keyed_seq()
+        check = _chain.verify(self.conn, self._key, keyed_seq)
+        if check.bad_seq is not None:
+            problems.append(f"hash chain broken: {check.why}; restore from a snapshot (`aios snapshot` makes them)")
+        wid = self.workspace_id
+        if wid is None and self.schema_versions().get("core", 0) >= 3:
+            problems.append("store_info holds no workspace id: it was edited; restore from a snapshot")
+        if keyed_seq is not None:
+            if self._key is None:
+                problems.append(f"events from {keyed_seq} on are keyed and were not checked: "
+                                f"{self._key_problem or 'no key was given (Store.open(key=None))'}")
+            elif check.bad_seq is None:
+                expected = self._key.record_mac(wid or "", keyed_seq, check.head_before_keyed or "")
+                if not hmac.compare_digest(expected, _info(self.conn, "chain_keyed_mac") or ""):
+                    problems.append("the record of where the keyed chain starts (store_info) does not verify with this "
+                                    "key: it was edited; restore from a snapshot")
+            if keyed_seq > 1:
+                notes.append(f"events 1-{keyed_seq - 1} were written before the chain was keyed, and sealed as they "
+                             "were then")
+        elif self._key_problem:
+            problems.append(self._key_problem)
+        elif check.checked:
+            notes.append("the event log is not keyed: its chain shows accidents, not edits; open the store with its "
+                         "workspace key to key it")
+        problems.extend(_invariants.check(self.conn, components()))
+        return VerifyReport(self.path, integrity, self.last_seq(), check.bad_seq is None, check.bad_seq, problems,
+                            keyed_seq, notes)
 
     def snapshot(self, dest: str | Path) -> Path:
         """A consistent copy through SQLite's backup API (never overwrites)."""
@@ -400,6 +510,32 @@ def _reading(sql: str) -> str:
     if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
         raise ValidationError("this store is read-only here: only SELECT (or WITH ... SELECT) statements", field="sql")
     return sql
+
+
+def _info(conn: sqlite3.Connection, name: str) -> str | None:
+    """A value of ``store_info`` (None when absent, or before the table exists)."""
+    try:
+        row = conn.execute("SELECT value FROM store_info WHERE name=?", (name,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else str(row[0])
+
+
+def read_workspace_id(path: str | Path) -> str | None:
+    """The workspace id kept in the store at ``path``, read without opening the store for writing (None: none yet)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error:
+        return None
+    try:
+        return _info(conn, "workspace_id")
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

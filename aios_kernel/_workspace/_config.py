@@ -10,12 +10,15 @@ Layers add their own tables with :func:`extend_schema` at import.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import ConfigError
+from .. import _values
+from .._errors import ConfigError, ValidationError
+from .._limits import LIMITS
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,15 @@ class Setting:
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
+    maximum: float | None = None
+    """The largest number accepted (numbers are never negative, NaN or infinite)."""
+    items: type | None = None
+    """For a list: the type of its items."""
 
 
-def _s(types: type | tuple[type, ...], default: Any, help: str = "", choices: tuple[Any, ...] | None = None) -> Setting:
-    return Setting(types if isinstance(types, tuple) else (types,), default, help, choices)
+def _s(types: type | tuple[type, ...], default: Any, help: str = "", choices: tuple[Any, ...] | None = None, *,
+       maximum: float | None = None, items: type | None = None) -> Setting:
+    return Setting(types if isinstance(types, tuple) else (types,), default, help, choices, maximum, items)
 
 
 NUMBER = (int, float)
@@ -81,7 +89,7 @@ SCHEMA: dict[str, Any] = {
     },
     "policies": {
         "default": _s(str, "review", "autonomy for actions not listed", ("auto", "review", "options")),
-        "min_confidence": _s(NUMBER, 0.6, "below this, work goes to review"),
+        "min_confidence": _s(NUMBER, 0.6, "below this, work goes to review", maximum=1.0),
         "actions": {"*": _s(str, "review", "autonomy of one action kind", ("auto", "review", "options"))},
     },
     "connectors": {
@@ -146,7 +154,7 @@ SCHEMA: dict[str, Any] = {
         "max_chars": _s(int, 1_000_000, "longest text one memory may hold"),
         "exact_max": _s(int, 30_000, "up to this many vectors the index is exact; past it, approximate (IVF)"),
         "nprobe": _s(int, 0, "lists searched by the approximate index (0: automatic, max(32, lists/8))"),
-        "kinds": _s(list, [], "record kinds besides the built-in ones"),
+        "kinds": _s(list, [], "record kinds besides the built-in ones", items=str),
         "retention": {
             # [memory.retention.TIER] or [memory.retention.TIER.KIND]
             "*": {
@@ -197,13 +205,8 @@ class Config:
         """Read and validate ``aios.toml``; a missing file gives the defaults."""
         path = Path(path)
         raw: dict[str, Any] = {}
-        if path.exists():
-            try:
-                raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{path} is not valid TOML: {exc}; fix the line it names", path=path) from exc
-            except UnicodeDecodeError as exc:
-                raise ConfigError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8", path=path) from exc
+        if path.exists() or path.is_symlink():
+            raw = read_toml(path)
         return cls(validate(raw, path=path), path)
 
     def __getitem__(self, key: str) -> Any:
@@ -219,6 +222,49 @@ class Config:
 
     def __repr__(self) -> str:
         return f"Config({self.path})"
+
+
+def read_toml(path: Path, *, max_bytes: int = LIMITS.max_file_bytes) -> dict[str, Any]:
+    """Parse a TOML file we do not control (``aios.toml``, a business folder's ``business.toml``).
+
+    Every way it can be unusable is a ConfigError saying what to do: not a file,
+    unreadable, too big, not UTF-8, not TOML, nested too deeply.
+    """
+    try:
+        if not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file (a dangling link?)"
+            raise ConfigError(f"{path} is {what}; it must be a TOML file", path=path)
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ConfigError(f"{path} has {size:,} bytes, more than the limit of {max_bytes:,}; is it the right file?",
+                              path=path)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text ({exc}); save it as UTF-8", path=path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path} ({exc.strerror}); check that it is a readable file", path=path) from exc
+    depth = _nesting(text)
+    if depth > LIMITS.max_toml_depth:
+        raise ConfigError(f"{path} nests tables or arrays {depth} deep, more than {LIMITS.max_toml_depth}; flatten it",
+                          path=path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}; fix the line it names", path=path) from exc
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read; flatten it", path=path) from None
+
+
+def _nesting(text: str) -> int:
+    """An upper bound on the bracket nesting of TOML text (brackets in strings count too: never too low)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def validate(raw: dict[str, Any], *, path: Path | None = None) -> dict[str, Any]:
@@ -256,8 +302,20 @@ def _validate_value(value: Any, spec: Setting | dict[str, Any], dotted: str, pat
         raise ConfigError(f"{_file(path)}: '{dotted}' must be {want}, got {value!r}", path=path, key=dotted)
     if spec.choices is not None and value not in spec.choices:
         raise ConfigError(f"{_file(path)}: '{dotted}' must be one of {', '.join(map(str, spec.choices))}, got {value!r}", path=path, key=dotted)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(f"{_file(path)}: '{dotted}' must not be negative, got {value!r}", path=path, key=dotted)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{_file(path)}: '{dotted}' must be a finite number, got {value!r}", path=path, key=dotted)
+        if value < 0:
+            raise ConfigError(f"{_file(path)}: '{dotted}' must not be negative, got {value!r}", path=path, key=dotted)
+        if spec.maximum is not None and value > spec.maximum:
+            raise ConfigError(f"{_file(path)}: '{dotted}' must be at most {spec.maximum:g}, got {value!r}", path=path, key=dotted)
+    if spec.items is not None and any(not isinstance(v, spec.items) for v in value):
+        raise ConfigError(f"{_file(path)}: '{dotted}' must be a list of {spec.items.__name__}, got {value!r}", path=path,
+                          key=dotted)
+    try:
+        _values.json_value(value, dotted)  # strings without NULs, 64-bit integers, bounded depth
+    except ValidationError as exc:
+        raise ConfigError(f"{_file(path)}: {exc}", path=path, key=dotted) from None
     return value
 
 

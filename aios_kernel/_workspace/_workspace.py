@@ -29,12 +29,12 @@ DEFAULT_TOML = """\
 # See docs/ARCHITECTURE.md for what each table controls.
 
 [workspace]
-name = "{name}"
-owner = "{owner}"
-email = "{email}"
-timezone = "{timezone}"
-currency = "{currency}"
-data_dir = "{data_dir}"
+name = {name}
+owner = {owner}
+email = {email}
+timezone = {timezone}
+currency = {currency}
+data_dir = {data_dir}
 
 [models]
 embedding = "all-MiniLM-L6-v2"
@@ -183,10 +183,20 @@ def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePa
     if not paths.config.exists():
         values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": ""}
         values.update(settings or {})
-        text = DEFAULT_TOML.format(**{k: str(v).replace('"', '\\"') for k, v in values.items()})
+        text = DEFAULT_TOML.format(**{k: _toml_string(str(v)) for k, v in values.items()})
         Config(_parse(text))  # never write a file we could not read back
         write_private(paths.config, text)
     return paths
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string: JSON's escapes are TOML's; DEL is escaped too, NULs and lone surrogates
+    (which TOML cannot hold) become U+FFFD."""
+    import json
+
+    from .._values import clean
+
+    return json.dumps(clean(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _parse(text: str) -> dict:

@@ -262,8 +262,8 @@ def test_a_store_from_before_step_rows_keeps_its_checkpoints(tmp_path):
 
     every = list(orchestrator.migrations)
     orchestrator.migrations[:] = [m for m in every if m.version < 4]
-    try:  # a store as the previous version wrote it: the checkpoint row carried its own copy of the outputs
-        with Store.open(tmp_path / "s.db") as s:
+    try:  # a store as the previous version wrote it (unkeyed chain): the checkpoint row carried its own copy of the outputs
+        with Store.open(tmp_path / "s.db", key=None) as s:
             s.emit("run.submitted", "run:r1", {"workflow": "w", "params": {}}, correlation_id="r1")
             s.emit("task.enqueued", "queue:t1", {"run_id": "r1", "name": "main", "template": "main", "agent": "a",
                                                   "max_attempts": 3}, correlation_id="r1")

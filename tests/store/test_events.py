@@ -104,3 +104,20 @@ def test_rebuild_projections_from_events_gives_the_same_tables(store: Store) -> 
     before = [dict(r) for r in store.query("SELECT * FROM clients ORDER BY id")]
     store.rebuild(entities)
     assert [dict(r) for r in store.query("SELECT * FROM clients ORDER BY id")] == before
+
+
+def test_payloads_nested_too_deep_or_holding_lone_surrogates_are_refused_and_nothing_written(store: Store) -> None:
+    from aios_kernel._store import _json
+    from tests.fuzz._gen import nested
+
+    with pytest.raises(ValidationError, match="nested too deeply"):
+        _json.dumps({"deep": nested(100_000)})
+    for entity, payload, actor, field in (("client:x", {"row": {"id": "x", "name": "bad \ud800"}}, "t", "payload"),
+                                          ("client:\ud800", {"row": {"id": "x", "name": "ok"}}, "t", "entity"),
+                                          ("client:x", {"row": {"id": "x", "name": "ok"}}, "\udcff", "actor")):
+        with pytest.raises(ValidationError) as err:
+            store.emit("client.upserted", entity, payload, actor=actor)
+        assert err.value.field == field
+    with pytest.raises(ValidationError, match="breaks a rule of the store"):
+        store.emit("client.upserted", "client:y", {"row": {"id": "y", "name": None}})
+    assert store.last_seq() == 0 and store.scalar("SELECT count(*) FROM clients") == 0
