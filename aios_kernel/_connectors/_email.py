@@ -189,7 +189,7 @@ class EmailConnector(Connector):
                     smtp.ehlo()
                 if self.username:
                     secret = self.password.reveal() if self.password is not None else ""
-                    smtp.login(self.username, secret)
+                    smtp.login(self.username, secret, initial_response_ok=False)  # some servers wait for a prompt
                 sender = str(msg["From"]).split("<")[-1].rstrip(">").strip()
                 utf8 = not all(a.isascii() for a in (sender, *recipients))
                 if utf8 and not smtp.has_extn("smtputf8"):

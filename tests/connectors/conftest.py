@@ -74,7 +74,7 @@ class Smtp:
 
         def authenticator(smtp: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
             ok = getattr(auth_data, "login", b"") == USER.encode() and getattr(auth_data, "password", b"") == PASSWORD.encode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # let the server answer 535 itself on failure
 
         self.port = free_port()
         kwargs: dict[str, Any] = {}
