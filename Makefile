@@ -29,16 +29,21 @@ $(STAMP): pyproject.toml
 	@touch $@
 	@echo "setup done: $(VENV)"
 
-# Debian's Chromium, only when browser tests exist and it is missing.
-browser-deps:
-	@test ! -d tests/browser || command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+# Debian packages the tests start for real, installed only when missing: Chromium (the
+# browser tests) and Dovecot (the IMAP server of the mail tests).
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
+	command -v dovecot >/dev/null 2>&1 || missing="$$missing dovecot-imapd"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 demo: setup
 	$(BIN)/aios demo --workspace $(WORKSPACE)
 
-test: setup browser-deps
+test: setup test-deps
 	$(PY) -m pytest
 
 # Generated hostile input against every boundary; a summary table at the end, exit 1 on anything

@@ -128,3 +128,19 @@ def email_settings(root: Path, server: Smtp | None, *, auth: bool = False, extra
         lines += [f'username = "{USER}"', 'password = "secret:smtp"']
     rest = tail.split("\n[", 1)
     cfg.write_text(head + "\n".join(lines) + extra + "\n" + (("\n[" + rest[1]) if len(rest) > 1 else ""))
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Any]:
+    import shutil
+    import tempfile
+
+    from tests.connectors.dovecot import Dovecot
+
+    # Dovecot's own users must traverse every folder above its files: a fresh folder in /tmp, not pytest's 0700 one
+    base = Path(tempfile.mkdtemp(prefix="aios-dovecot-"))
+    base.chmod(0o755)
+    server = Dovecot(base / "server")
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)

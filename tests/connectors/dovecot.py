@@ -90,7 +90,9 @@ class Dovecot:
                                 check=True).stdout.strip()
         (tmp / "passwd").write_text(f"{USER}:{digest}:{dove.pw_uid}:{dove.pw_gid}::{home}::\n")
         (tmp / "dovecot.conf").write_text(CONFIG.format(tmp=tmp, port=self.port))
-        subprocess.run(["dovecot", "-c", str(tmp / "dovecot.conf")], check=True, capture_output=True, timeout=30)
+        # it daemonises: its stdout and stderr must not be pipes this process waits on
+        subprocess.run(["dovecot", "-c", str(tmp / "dovecot.conf")], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
