@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test fuzz lab bench browser-deps clean
+.PHONY: setup demo test fuzz lab bench test-deps clean
 
 setup: $(STAMP)
 
