@@ -50,7 +50,9 @@ class Limits:
 
     # -- source files -----------------------------------------------------------------------
     max_file_bytes: int = 25 * 1024 * 1024
-    """Any one source file (an e-mail, a CSV, a note, a template, ``business.toml``)."""
+    """Any one source file (a CSV, a note, a template, ``business.toml``); e-mails have their own limit."""
+    max_message_bytes: int = 48 * 1024 * 1024
+    """One e-mail as received (a 25 MB attachment, the usual providers' ceiling, is about 34 MB once encoded)."""
     max_header_bytes: int = 64 * 1024
     """The header block of one message (all fields together)."""
     max_header_chars: int = 16 * 1024
@@ -59,8 +61,8 @@ class Limits:
     """MIME parts in one message (counted before parsing: it also bounds the nesting)."""
     max_mime_depth: int = 16
     """Nesting of multipart and attached messages inside each other."""
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    """One decoded MIME part."""
+    max_attachment_bytes: int = 32 * 1024 * 1024
+    """One decoded MIME part; a larger attachment is listed with the message but not stored."""
     max_body_chars: int = 1_000_000
     """The text body of one message or note."""
     max_title_chars: int = 1_000

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _entities
-from ._errors import WorkspaceError
+from ._errors import ConfigError, WorkspaceError
 from ._resources import bundled_data_dir
 from ._store import Store, VerifyReport
-from ._workspace import Config, SecretStore, WorkspacePaths, check_path, create, default_path, harden, private
+from ._workspace import Blobs, Config, SecretStore, WorkspacePaths, check_path, create, default_path, harden, private
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from ._connectors import Connectors
+    from ._connectors import Connectors, SyncReport
     from ._entities import IngestReport, Records
     from ._memory import Memory
     from ._models import Models
@@ -192,7 +192,45 @@ class Workbench:
         from ._orchestrator import Orchestrator
 
         return Orchestrator(store, self.config, self.paths, records=records, models=models, memory=lambda: self.memory,
-                            secrets=self.secrets)
+                            secrets=self.secrets, inbound=lambda messages: self._receive_mail(store, messages))
+
+    def _receive_mail(self, store: Store, messages: list[tuple[str, bytes]]) -> Any:
+        """Where mail sync hands what it fetched: e-mail records (the same parser as a folder's .eml), then memory."""
+        got = _entities.ingest_messages(store, messages, own_email=str(self.config.get("workspace.email") or ""),
+                                        blobs=self.attachments)
+        if got.written:
+            self._attest_delivery(got.written)
+            self.memory.ingest_artifacts(only=got.written)
+            self.memory.embed_pending()  # and what connectors attested since (kept unembedded until now)
+        return got
+
+    def _attest_delivery(self, artifact_ids: list[str]) -> None:
+        """A bounce or delivery report among new mail: what it says about the message we sent, signed in memory."""
+        for art in (self.records.artifact(a) for a in artifact_ids):
+            report = ((art or {}).get("meta") or {}).get("delivery")
+            if not report or not report.get("message_id"):
+                continue
+            who = ", ".join(r["recipient"] for r in report["recipients"])
+            why = "; ".join(f"{r['status']} {r['diagnostic']}".strip() for r in report["recipients"] if r.get("status"))
+            self.memory.attest(
+                f"The e-mail {report['message_id']} to {who} {report['fact']}" + (f" ({why})" if why else "")
+                + f", as the report \u201c{art['title']}\u201d of {art['date']} says",
+                fact=report["fact"], source_ref=f"report:{art['id']}", event_time=art["date"] or None,
+                meta={"connector": "email", "message_id": report["message_id"], "recipients": report["recipients"]},
+                actor="connector:email")
+
+    def sync_mail(self, connector: str = "email", *, limit: int | None = None, batch: int = 100) -> SyncReport:
+        """Read the new mail of the connector's inbox (IMAP when configured, else the workspace's Maildir).
+
+        New messages become e-mail records (the parser of a business folder's ``.eml`` files) and
+        memory; a malformed one is refused with its reason in ``ingest_rejections``. ``batch``
+        messages are held and committed at a time.
+        """
+        target = self.connectors.get(connector)
+        if not hasattr(target, "sync"):
+            raise ConfigError(f"connector {connector!r} is a {target.kind} connector: it reads no mail; "
+                              "name an e-mail connector", key=f"connectors.{connector}")
+        return target.sync(limit=limit, batch=batch)
 
     @property
     def secrets(self) -> SecretStore:
@@ -200,6 +238,11 @@ class Workbench:
         if "secrets" not in self._parts:
             self._parts["secrets"] = SecretStore(self.paths)
         return self._parts["secrets"]
+
+    @property
+    def attachments(self) -> Blobs:
+        """E-mail attachments, stored by SHA-256 (``meta["attachments"]`` of an e-mail record names them)."""
+        return Blobs(self.paths.attachments)
 
     @property
     def connectors(self) -> Connectors:
@@ -243,7 +286,7 @@ class Workbench:
         source = folder or self.config.get("workspace.data_dir")
         if not source:
             raise WorkspaceError("no folder to ingest: pass one, or set [workspace] data_dir in aios.toml", path=self.paths.config)
-        report = _entities.ingest_folder(self.store, Path(source))
+        report = _entities.ingest_folder(self.store, Path(source), blobs=self.attachments)
         self.memory.ingest_artifacts()  # notes, meetings, documents, e-mails become memories (idempotent)
         return report
 
@@ -261,7 +304,21 @@ class Workbench:
     # -- maintenance ---------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        return self.store.verify()
+        """The store (integrity, the keyed event chain), the signed memories, and the stored attachments."""
+        report = self.store.verify()
+        try:
+            checked, problems = self.memory.verify_assertions()
+        except WorkspaceError as exc:  # the key is not on this machine: say so, it is not a defect of the data
+            report.notes.append(f"signed memories not checked: {exc}")
+        else:
+            report.problems.extend(problems)
+            report.notes.append(f"{checked} signed memor{'y' if checked == 1 else 'ies'} checked")
+        hashes = {a["sha256"] for art in self.records("artifacts") if art["kind"] == "email"
+                  for a in ((art.get("meta") or {}).get("attachments") or []) if a.get("stored") and a.get("sha256")}
+        report.problems.extend(p for p in (self.attachments.check(h) for h in sorted(hashes)) if p)
+        if hashes:
+            report.notes.append(f"{len(hashes)} stored attachment(s) checked against their hashes")
+        return report
 
     def snapshot(self, dest: str | Path | None = None) -> Path:
         from ._ids import utcnow

@@ -20,6 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 KEY_DIR = Path(tempfile.mkdtemp(prefix="aios-test-keys-"))
 os.environ["AIOS_KEY_DIR"] = str(KEY_DIR)
 os.environ.pop("AIOS_KEY", None)
+os.environ["AIOS_KEYRING"] = "off"  # never the desktop keyring of whoever runs the tests (one test turns it on)
 atexit.register(shutil.rmtree, KEY_DIR, ignore_errors=True)
 
 # Notebooks there are inputs of tests (one fails on purpose), not tests themselves.

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .._errors import AiosError
-from . import _memory, _runs, _schedule, _secrets, _workspace
+from . import _mail, _memory, _runs, _schedule, _secrets, _workspace
 from ._base import CliCommand, UsageError
 
 COMMANDS: dict[str, CliCommand] = {c.name: c for c in (
@@ -24,7 +24,7 @@ COMMANDS: dict[str, CliCommand] = {c.name: c for c in (
     _runs.run_, _runs.approve, _runs.resume, _runs.replay, _runs.runs, _runs.approvals, _runs.trace, _runs.costs,
     _runs.plan,
     _memory.memory,
-    _secrets.secrets,
+    _secrets.secrets, _mail.mail,
     _schedule.schedule, _schedule.scheduler, _schedule.pipeline,
 )}
 """Every ``aios`` sub-command, in the order ``aios --help`` lists them."""

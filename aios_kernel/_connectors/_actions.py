@@ -46,6 +46,8 @@ class Action:
     """The action that undoes this one (``void_invoice`` for ``issue_invoice``); None when the world cannot undo it."""
     open: bool = True
     """Fields beyond the declared ones pass through unchecked (e.g. an invoice's rendered document)."""
+    fact: str | None = None
+    """What the action, once applied, establishes (``sent``, ``issued``): kept as a signed memory. None: nothing."""
 
     def validate(self, payload: Mapping[str, Any], *, connector: str = "") -> dict[str, Any]:
         """The payload, its declared fields checked (left as given: the intent records what was approved);

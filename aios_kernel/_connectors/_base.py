@@ -19,13 +19,22 @@ socket it opens).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._errors import ConfigError, ConnectorError, OutcomeUnknown, WorkflowError
 from ._actions import Action
 from ._guard import Guard, status
 from ._journal import Journal
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A fact a connector establishes by applying an action: ``fact`` (``sent``), a sentence, and its ids."""
+
+    fact: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class ConnectorEnv:
     """``secrets.resolve("secret:NAME", key=...)`` gives a :class:`~aios_kernel._workspace.Secret`."""
     journal: Journal
     config: Any
+    store: Any = None
+    """The workspace's store (the connectors' own tables: sync state, leases)."""
+    inbound: Any = None
+    """``inbound(messages) -> summary``: where fetched mail goes (the workbench ingests it as records and memory)."""
 
 
 class Connector:
@@ -73,6 +86,22 @@ class Connector:
 
     def retract(self, key: str) -> None:
         """A person says ``key`` did not happen after all: forget any partial hand-over, so it can be done again."""
+
+    def learned(self, action: str, payload: dict[str, Any], receipt: dict[str, Any]) -> Learned | None:
+        """What the workspace now knows, ``action`` having been applied (kept as a signed memory), or None.
+
+        The default states the action's declared ``fact`` with its short declared fields; a
+        connector that knows better (the e-mail's recipients and Message-ID) says it itself.
+        """
+        spec = self.actions.get(action)
+        if spec is None or spec.fact is None:
+            return None
+        # identifiers, amounts, subjects: short declared fields; never a body (max_len above a line's)
+        shown = {f.name: payload[f.name] for f in spec.fields if f.max_len <= 1000 or f.kind != "text"
+                 if isinstance(payload.get(f.name), (str, int, float)) and len(str(payload[f.name])) <= 200}
+        detail = ", ".join(f"{k} {v}" for k, v in shown.items())
+        return Learned(spec.fact, f"{action.replace('_', ' ')} via {self.describe()}: {spec.fact}" + (f" ({detail})" if detail else ""),
+                       {k: v for k, v in shown.items()})
 
     def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """What ``apply`` would do, done by nobody (a dry run)."""
@@ -126,11 +155,12 @@ def _factory(kind: str) -> Factory:
 class Connectors:
     """The connectors of one workspace, opened on first use and closed with the workbench."""
 
-    def __init__(self, config: Any, paths: Any, store: Any = None, secrets: Any = None) -> None:
+    def __init__(self, config: Any, paths: Any, store: Any = None, secrets: Any = None, inbound: Any = None) -> None:
         self.config = config
         self.paths = paths
         self.store = store
         self.secrets = secrets
+        self.inbound = inbound
         self._open: dict[str, Connector] = {}
         self._overrides: dict[str, Connector] = {}
 
@@ -150,7 +180,7 @@ class Connectors:
             settings = self.settings(name)
             if not settings.get("enabled", True):
                 raise WorkflowError(f"connector {name!r} is disabled in aios.toml ([connectors.{name}] enabled = false)", field=name)
-            env = ConnectorEnv(self.paths, self.secrets, Journal(self.store), self.config)
+            env = ConnectorEnv(self.paths, self.secrets, Journal(self.store), self.config, self.store, self.inbound)
             self._open[name] = _factory(settings.get("kind") or name)(name, settings, env)
         return self._open[name]
 

@@ -29,9 +29,11 @@ local Maildir's Sent folder, and nothing leaves the machine.
 from __future__ import annotations
 
 import hashlib
+import os
 import smtplib
 import socket
 import ssl
+import time
 from email.message import EmailMessage
 from email.policy import SMTPUTF8
 from email.utils import formatdate, getaddresses
@@ -40,7 +42,8 @@ from typing import Any, ClassVar
 
 from .._errors import ConnectorError, OutcomeUnknown
 from ._actions import Action, Field, address
-from ._base import Connector, ConnectorEnv, Unknown
+from ._base import Connector, ConnectorEnv, Learned, Unknown
+from ._inbox import BATCH, ImapInbox, Lease, SyncReport, SyncState, maildir_batches
 from ._mailboxes import ImapFolder, MaildirFolder
 
 SEND = Action("send_email", (
@@ -51,7 +54,7 @@ SEND = Action("send_email", (
     Field("in_reply_to", "text", required=False, max_len=998),
     Field("references", "list", required=False),
     Field("from", "address", required=False),
-), reversible=False)
+), reversible=False, fact="sent")
 """A sent e-mail cannot be taken back; a step that sent one has nothing to compensate."""
 
 
@@ -167,8 +170,69 @@ class EmailConnector(Connector):
     def was_applied(self, key: str) -> dict[str, Any] | Unknown | None:
         return self._earlier(key, message_id(key, self.domain))
 
+    # -- inbound --------------------------------------------------------------------------------
+
+    def inbox(self) -> Any:
+        """Where mail sync reads: the IMAP folder (``imap_host``), else the workspace's Maildir."""
+        settings = self.settings
+        if settings.get("imap_host"):
+            security = str(settings.get("imap_security") or "tls")
+            port = int(settings.get("imap_port") or (993 if security == "tls" else 143))
+            password = settings.get("imap_password") or settings.get("password") or ""
+            return ImapInbox(str(settings["imap_host"]), port, security, str(settings.get("imap_username") or self.username),
+                             self.env.secrets.resolve(password, key=f"connectors.{self.name}.imap_password") if password else "",
+                             str(settings.get("inbox_folder") or "INBOX"), self.timeout_s, self.name)
+        return self.local
+
+    def sync(self, *, limit: int | None = None, owner: str = "", batch: int = BATCH) -> SyncReport:
+        """Read what is new in the inbox and hand it to the workspace (``env.inbound``), ``batch`` messages at a time.
+
+        Each batch is committed before the next is fetched: a sync that dies halfway goes on where it
+        stopped, and what it had already recorded is not recorded twice. ``limit`` stops after about
+        that many messages (whole batches); the rest waits for the next sync.
+        """
+        if self.env.inbound is None:
+            raise ConnectorError(f"connector {self.name!r} has nowhere to put inbound mail (no workspace is attached)",
+                                 connector=self.name)
+        source = self.inbox()
+        mailbox = source.mailbox if isinstance(source, ImapInbox) else f"maildir:{self.local.path}"
+        state = SyncState(self.env.store, mailbox)
+        report = SyncReport(mailbox)
+        t0 = time.perf_counter()
+        with Lease(self.env.store, mailbox, owner or f"{os.getpid()}:{id(self)}") as lease:
+            batches = source.batches(state, report.skipped, batch=batch) if isinstance(source, ImapInbox) \
+                else maildir_batches(Path(self.local.path), state, report.skipped, batch=batch)
+            for messages in batches:
+                if limit is not None and report.fetched >= limit:
+                    break
+                got = self.env.inbound([(m.source, m.raw) for m in messages])
+                report.add(got, len(messages))
+                if not isinstance(source, ImapInbox):
+                    state.mark_seen([m.uid for m in messages])
+                lease.renew()
+        report.seconds = time.perf_counter() - t0
+        return report
+
     def retract(self, key: str) -> None:
         self.env.journal.forget(key)
+
+    def learned(self, action: str, payload: dict[str, Any], receipt: dict[str, Any]) -> Learned | None:
+        if action != "send_email":
+            return None
+        to = [a for _, a in getaddresses([", ".join(payload["to"]) if isinstance(payload.get("to"), list)
+                                          else str(payload.get("to") or "")]) if a]
+        mid = str(receipt.get("message_id") or "")
+        if receipt.get("confirmed_by"):
+            how = f"sent, as {receipt['confirmed_by']} confirmed"
+        elif receipt.get("server"):
+            how = f"accepted by the SMTP server {receipt['server']}"
+        elif receipt.get("delivered") == "locally":
+            how = f"delivered into {receipt.get('path') or 'the local Maildir'}"
+        else:
+            how = f"sent (found in {receipt.get('sent_copy') or 'the Sent folder'})"
+        subject = str(payload.get("subject") or "")[:300]
+        return Learned("sent", f"E-mail \u201c{subject}\u201d to {', '.join(to)} was {how}" + (f"; Message-ID {mid}" if mid else ""),
+                       {"message_id": mid, "to": to, "subject": subject})
 
     def _smtp(self, key: str, msg: EmailMessage, recipients: list[str]) -> str:
         where = f"{self.host}:{self.port}"

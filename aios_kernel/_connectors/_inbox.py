@@ -24,16 +24,17 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._errors import ConnectorError, StateError
 from .._ids import iso
+from .._limits import LIMITS
 
 BATCH = 100
 """Messages fetched (and handed over) at a time: what one sync holds in memory."""
-MAX_BYTES = 25 * 1024 * 1024
+MAX_BYTES = LIMITS.max_file_bytes
 """A message larger than this is not fetched; it is reported (size limits of untrusted input)."""
 
 
@@ -52,6 +53,37 @@ class Skipped:
     uid: str
     source: str
     reason: str
+
+
+@dataclass
+class SyncReport:
+    """What one mail sync did."""
+
+    mailbox: str
+    fetched: int = 0
+    written: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, got: Any, fetched: int) -> None:
+        self.fetched += fetched
+        self.written += len(getattr(got, "written", []) or [])
+        self.unchanged += int(getattr(got, "unchanged", 0) or 0)
+        self.rejected.extend(getattr(got, "rejected", []) or [])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mailbox": self.mailbox, "fetched": self.fetched, "written": self.written, "unchanged": self.unchanged,
+                "rejected": [list(r) for r in self.rejected[:20]], "skipped": [s.reason for s in self.skipped[:20]],
+                "seconds": round(self.seconds, 3)}
+
+    def __str__(self) -> str:
+        lines = [f"{self.mailbox}: {self.fetched} new message(s) in {self.seconds:.2f}s, {self.written} recorded, "
+                 f"{self.unchanged} already known, {len(self.rejected)} refused, {len(self.skipped)} too large"]
+        lines += [f"  refused {src}: {why}" for src, why in self.rejected[:10]]
+        lines += [f"  not fetched {s.source}: {s.reason}" for s in self.skipped[:10]]
+        return "\n".join(lines)
 
 
 class Lease:

@@ -37,8 +37,8 @@ class LedgerConnector(Connector):
     actions: ClassVar[dict[str, Action]] = {
         "send_email": SEND,
         "issue_invoice": Action("issue_invoice", (Field("number", "id"), Field("total", "amount"), Field("currency", "currency")),
-                                reversible=True, compensation="void_invoice"),
-        "void_invoice": Action("void_invoice", (Field("undo_of", "text"),)),
+                                reversible=True, compensation="void_invoice", fact="issued"),
+        "void_invoice": Action("void_invoice", (Field("undo_of", "text"),), fact="voided"),
     }
     any_action: ClassVar[bool] = True
 

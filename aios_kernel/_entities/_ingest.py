@@ -12,12 +12,13 @@ unusable it is rejected and e-mails are read without knowing the own domain.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import AiosError, IngestError, StoreError, WorkspaceError
 from .._ids import new_id, stable_id
@@ -26,7 +27,10 @@ from .._store import Store
 from .._values import printable
 from . import _records
 from ._reconcile import client_keys, email_domain, group, normalise_name
-from ._sources import Email, check_date, file_hash, read_csv, read_email, read_note, read_text, read_toml
+from ._sources import Email, check_date, file_hash, parse_email, read_csv, read_email, read_note, read_text, read_toml
+
+if TYPE_CHECKING:
+    from .._workspace import Blobs
 
 REASON_CHARS = 2000
 """Longest reason recorded for one rejected file."""
@@ -86,8 +90,8 @@ class Resolver:
 
 
 def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[dict[str, Any]], None] | None = None,
-                  limits: Limits = LIMITS) -> IngestReport:
-    """Ingest every known file of ``folder``; see the module docstring."""
+                  limits: Limits = LIMITS, blobs: Blobs | None = None) -> IngestReport:
+    """Ingest every known file of ``folder``; see the module docstring. E-mail attachments go to ``blobs``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise WorkspaceError(f"{folder} is not a folder of business data (expected clients.csv, notes/, emails/ ...)", path=folder)
@@ -141,7 +145,7 @@ def ingest_folder(store: Store, folder: str | Path, *, on_artifact: Callable[[di
     for path in sorted((folder / "templates").glob("*.md")):
         guarded(path, lambda p=path: _template(p, folder, write, limits))
     for path in sorted((folder / "emails").glob("*.eml")):
-        guarded(path, lambda p=path: _email(p, folder, write, resolver, codes, own[0], limits))
+        guarded(path, lambda p=path: _email(p, folder, write, resolver, codes, own[0], limits, blobs))
     return report
 
 
@@ -281,16 +285,79 @@ def _template(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], N
 
 
 def _email(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str],
-           own_domain: str, limits: Limits) -> None:
-    msg: Email = read_email(path, limits)
-    rel = _rel(folder, path)
+           own_domain: str, limits: Limits, blobs: Blobs | None) -> None:
+    _write_email(read_email(path, limits), _rel(folder, path), file_hash(path), write, resolver, codes, own_domain, blobs)
+
+
+def _write_email(msg: Email, source: str, source_hash: str, write: Callable[[str, dict[str, Any]], None],
+                 resolver: Resolver, codes: dict[str, str], own_domain: str, blobs: Blobs | None) -> str:
+    """The artifact of one parsed message, whichever way it arrived (a business folder's file, a mail sync).
+
+    Attachments go to ``blobs`` first: a record never names a file that is not there.
+    """
+    if blobs is not None:
+        for data in msg.contents.values():
+            blobs.put(data)
     counterpart = msg.sender if not msg.sender.endswith(own_domain) else (msg.to[0] if msg.to else "")
     client_id = resolver.client(msg.sender_name, counterpart)
+    artifact_id = stable_id("ar", msg.message_id)
     write("artifacts", {
-        "id": stable_id("ar", msg.message_id), "kind": "email", "title": msg.subject or "(no subject)", "date": msg.date,
+        "id": artifact_id, "kind": "email", "title": msg.subject or "(no subject)", "date": msg.date,
         "client_id": client_id, "project_id": _project_in_text(codes, f"{msg.subject} {msg.body}"),
-        "source_path": rel, "source_hash": file_hash(path), "body": msg.body, "meta": msg.meta(),
+        "source_path": source, "source_hash": source_hash, "body": msg.body, "meta": msg.meta(),
     })
+    return artifact_id
+
+
+@dataclass
+class MessageIngest:
+    """What one batch of synced messages became: artifacts written, unchanged, and messages refused (with why)."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def ingest_messages(store: Store, messages: list[tuple[str, bytes]], *, own_email: str = "",
+                    limits: Limits = LIMITS, blobs: Blobs | None = None) -> MessageIngest:
+    """Ingest fetched messages (``(source, bytes)``: a Maildir file, an IMAP UID) as e-mail artifacts.
+
+    The same parser and the same artifact as a business folder's ``emails/*.eml``. Each message is its own
+    transaction: a malformed one is recorded as a rejection (``source`` and the reason) and the rest go on.
+    A message already ingested (same Message-ID, same content) writes nothing. ``own_email``: the
+    operator's address, so that a message they sent is filed under its recipient's client.
+    """
+    own_domain = "@" + email_domain(own_email) if "@" in own_email else "\x00"
+    out = MessageIngest()
+    corr = new_id("sync")
+    resolver = Resolver(store)
+    codes = {p["code"]: p["id"] for p in _records.rows(store, "projects")}
+    for source, raw in messages:
+        name = printable(source.rsplit("/", 1)[-1])[:120]
+        written: list[str] = []
+
+        def write(table: str, row: dict[str, Any], _w: list[str] = written) -> None:
+            if _records.upsert(store, table, row, actor=ACTOR, correlation_id=corr) is not None:
+                _w.append(row["id"])
+
+        try:
+            with store.atomic():
+                msg = parse_email(raw, name, Path(name), limits)
+                _write_email(msg, printable(source), hashlib.sha256(raw).hexdigest(), write, resolver, codes, own_domain, blobs)
+            if written:
+                out.written.extend(written)
+            else:
+                out.unchanged += 1
+        except (StoreError, sqlite3.Error):
+            raise
+        except Exception as exc:  # noqa: BLE001  (one bad message is its rejection; the rest goes on)
+            reason = f"{exc}" if isinstance(exc, AiosError) else f"{type(exc).__name__}: {exc}"
+            row = {"id": stable_id("rj", source), "source_path": printable(source)[:500],
+                   "source_hash": hashlib.sha256(raw).hexdigest(), "error": printable(reason)[:1000]}
+            with store.atomic():
+                _records.upsert(store, "ingest_rejections", row, actor=ACTOR, correlation_id=corr)
+            out.rejected.append((row["source_path"], row["error"][:300]))
+    return out
 
 
 def business_settings(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:

@@ -32,6 +32,8 @@ from .._evidence import INJECTION
 from .._ids import iso
 from .._limits import LIMITS, Limits
 from .._values import clean, printable
+from ._attachments import Attachment, attachments
+from ._dsn import delivery_report
 
 INJECTION_PATTERNS = [
     re.compile(p, re.I)
@@ -49,16 +51,17 @@ NOTE_KINDS = ("note", "meeting", "document")
 """What a note's front matter may say it is (what the agents and memory know how to use)."""
 
 
-def read_source(path: Path, limits: Limits = LIMITS) -> bytes:
-    """The bytes of a source file: a regular file within ``max_file_bytes`` (else IngestError)."""
+def read_source(path: Path, limits: Limits = LIMITS, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of a source file: a regular file within ``max_bytes`` (default ``max_file_bytes``; else IngestError)."""
     name = printable(str(path))
+    max_bytes = limits.max_file_bytes if max_bytes is None else max_bytes
     if not path.is_file():
         what = "a folder" if path.is_dir() else "a link to nothing" if path.is_symlink() else "not a regular file"
         raise IngestError(f"{name} is {what}; remove it or replace it with the file it should be", path=path)
     try:
         size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise IngestError(f"{name} has {size:,} bytes, more than the limit of {limits.max_file_bytes:,} for one "
+        if size > max_bytes:
+            raise IngestError(f"{name} has {size:,} bytes, more than the limit of {max_bytes:,} for one "
                               "source file; split it or move it out of the business folder", path=path)
         return path.read_bytes()
     except OSError as exc:
@@ -199,6 +202,11 @@ class Email:
     references: list[str]
     body: str
     flags: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """The bytes of each attachment kept, by SHA-256 (to be stored; never in a record)."""
+    delivery: dict[str, Any] | None = None
+    """What a delivery status notification reports about a message we sent (:mod:`._dsn`)."""
 
     @property
     def thread_id(self) -> str:
@@ -208,14 +216,21 @@ class Email:
         return {
             "message_id": self.message_id, "thread_id": self.thread_id, "from": self.sender, "from_name": self.sender_name,
             "to": self.to, "in_reply_to": self.in_reply_to, "references": self.references, "flags": self.flags,
-            "untrusted": True,
+            "untrusted": True, **({"attachments": [a.to_json() for a in self.attachments]} if self.attachments else {}),
+            **({"delivery": self.delivery} if self.delivery else {}),
         }
 
 
 def read_email(path: Path, limits: Limits = LIMITS) -> Email:
     """Parse and validate an .eml file; a malformed one raises IngestError saying what is wrong."""
-    raw = read_source(path, limits)
-    name = printable(path.name)
+    return parse_email(read_source(path, limits, max_bytes=limits.max_message_bytes), printable(path.name), path, limits)
+
+
+def parse_email(raw: bytes, name: str, path: Path, limits: Limits = LIMITS) -> Email:
+    """Parse and validate one message's bytes (a file, or a message a mail sync fetched; ``path`` names it)."""
+    if len(raw) > limits.max_message_bytes:
+        raise IngestError(f"{name}: {len(raw):,} bytes, more than the limit of {limits.max_message_bytes:,} for one message; "
+                          "it was not ingested (it stays in the mailbox)", path=path)
     _check_shape(raw, name, path, limits)
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     headers = _Headers(msg, name, path, limits)
@@ -251,8 +266,10 @@ def read_email(path: Path, limits: Limits = LIMITS) -> Email:
     in_reply_to = headers.get("In-Reply-To").strip() or None
     to = [clean(addr) for _, addr in getaddresses(headers.get_all("To")) if addr]
     flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
+    found = attachments(msg, _decode_header, limits)
     return Email(path, message_id, subject, sender_name.strip(), sender.lower(), to, date or "", in_reply_to, refs, body,
-                 flags)
+                 flags, [a for a, _ in found], {a.sha256: data for a, data in found if data is not None},
+                 delivery_report(msg))
 
 
 def _header_block_end(raw: bytes) -> int:
@@ -323,13 +340,14 @@ def _body(msg: Message, name: str, path: Path, limits: Limits) -> str:
             inside = searched and not attachment and maintype == "multipart"
             stack.extend((child, depth + 1, inside) for child in reversed(children) if isinstance(child, Message))
             continue
+        subtype = part.get_content_subtype()
+        if not (searched and not attachment and maintype == "text" and subtype in ("plain", "html")):
+            continue  # an attachment: listed (and stored) by _attachments, never read as the message's text
         payload = part.get_payload(decode=True) or b""
         if len(payload) > limits.max_attachment_bytes:
-            raise IngestError(f"{name}: a part has {len(payload):,} bytes, more than the limit of "
+            raise IngestError(f"{name}: its text part has {len(payload):,} bytes, more than the limit of "
                               f"{limits.max_attachment_bytes:,}; it was not ingested", path=path)
-        subtype = part.get_content_subtype()
-        if searched and not attachment and maintype == "text" and subtype in ("plain", "html"):
-            best.setdefault(subtype, part)
+        best.setdefault(subtype, part)
     part = best.get("plain") or best.get("html")
     if part is None:
         return ""

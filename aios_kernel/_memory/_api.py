@@ -78,6 +78,7 @@ class Memory:
         self.extra_kinds = tuple(config.get("memory.kinds") or ())
         self.params = RetrievalParams()
         self._engine: Engine | None = None
+        self._signing_key: bytes | None = None
         self._qcache: OrderedDict[str, Any] = OrderedDict()
         self._closed = False
         self._lock = threading.RLock()
@@ -141,6 +142,43 @@ class Memory:
             self._retry_failed()
         return refs
 
+    def attest(self, text: str, *, fact: str, source_ref: str, meta: Mapping[str, Any] | None = None,
+               event_time: datetime | str | None = None, client: str | None = None, project: str | None = None,
+               actor: str | None = None) -> MemoryRef:
+        """Record what a connector learned (``fact``: ``sent``, ``issued``, ``bounced``...), signed.
+
+        A long-term memory of kind ``assertion`` whose ``source_ref`` names where it was learned
+        (``effect:KEY``, ``artifact:ID``), signed with a key derived from the workspace key
+        (:mod:`._assertions`): ``aios verify`` reports one edited afterwards. It is written in the
+        caller's transaction, if any (with the effect it records), and embedded later with the
+        other pending memories; keyword search finds it at once.
+        """
+        from .._workspace import derived_key
+        from . import _assertions
+
+        self._check_open()
+        meta = {**dict(meta or {}), "fact": _values.label(fact, "fact")}
+        item = {"text": text, "tier": "long-term", "kind": _assertions.KIND, "meta": meta, "source": "connector",
+                "source_ref": source_ref, "event_time": event_time, "client": client, "project": project}
+        new = _records.prepare(item, defaults={}, max_chars=self.max_chars, extra_kinds=self.extra_kinds,
+                               session_id=self.session_id)
+        p = new.payload
+        if self._signing_key is None:
+            self._signing_key = derived_key(self.paths, _assertions.PURPOSE)
+        signed = dict(p["meta"], signature=_assertions.signature(
+            self._signing_key, content_hash=p["content_hash"], kind=p["kind"], source_ref=p["source_ref"],
+            event_time=p["event_time"], client_id=p["client_id"], project_id=p["project_id"], meta=p["meta"]))
+        new = _records.prepare({**item, "meta": signed}, defaults={}, max_chars=self.max_chars,
+                               extra_kinds=self.extra_kinds, session_id=self.session_id)
+        return _records.create_many(self.store, [new], actor=self._actor(actor))[0][0]
+
+    def verify_assertions(self) -> tuple[int, list[str]]:
+        """``(assertions checked, problems)``: every signed record against its signature (``aios verify``)."""
+        from .._workspace import derived_key
+        from . import _assertions
+
+        return _assertions.check(self.store, derived_key(self.paths, _assertions.PURPOSE))
+
     def _refusal(self, items: Iterable[Mapping[str, Any]]) -> str | None:
         """Why ``remember_many(items)`` would refuse these items (None when it would take them); writes nothing."""
         defaults = {"tier": "working", "kind": "note", "source": None}
@@ -155,8 +193,14 @@ class Memory:
     @_serialised
     def update(self, id: str, text: str, *, reason: str, meta: Mapping[str, Any] | None = None,
                actor: str | None = None) -> MemoryRef:
-        """Write a new version of a memory (the old one stays in ``history``); returns the new ref."""
+        """Write a new version of a memory (the old one stays in ``history``); returns the new ref.
+
+        A signed assertion (what a connector recorded) is not edited: forget it with a reason.
+        """
         self._check_open()
+        if self.store.scalar("SELECT kind FROM memories WHERE id=? AND status='active'", (memory_id_of(id),)) == "assertion":
+            raise ValidationError(f"{id} is what a connector recorded (a signed assertion) and is not edited; "
+                                  "if it is wrong, forget it with the reason (wb.memory.forget(id, reason=...))", field="id")
         ref, previous = _records.update(self.store, id, text, meta=meta, reason=reason, actor=self._actor(actor),
                                         max_chars=self.max_chars)
         if previous is not None:
@@ -472,12 +516,15 @@ class Memory:
         return self.__dict__["models"]
 
     @_serialised
-    def ingest_artifacts(self, *, progress: bool | None = None) -> ArtifactReport:
-        """Bring the workspace's artifacts (notes, meetings, documents, e-mails) into memory; idempotent."""
+    def ingest_artifacts(self, *, progress: bool | None = None, only: list[str] | None = None) -> ArtifactReport:
+        """Bring the workspace's artifacts (notes, meetings, documents, e-mails) into memory; idempotent.
+
+        ``only``: just these artifact ids (what a mail sync brought in), no search for vanished ones.
+        """
         from ._artifacts import ingest_artifacts
 
         self._check_open()
-        return ingest_artifacts(self, progress=progress)
+        return ingest_artifacts(self, progress=progress, only=only)
 
     # -- looking around --------------------------------------------------------------
 

@@ -91,15 +91,24 @@ def items_for(artifact: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def ingest_artifacts(memory: Memory, *, progress: bool | None = None) -> ArtifactReport:
-    """Bring memory in line with the ``artifacts`` table (see the module docstring)."""
+def ingest_artifacts(memory: Memory, *, progress: bool | None = None, only: list[str] | None = None) -> ArtifactReport:
+    """Bring memory in line with the ``artifacts`` table (see the module docstring).
+
+    ``only``: just these artifacts (new mail a sync brought in), without looking for vanished ones.
+    """
     from .. import _entities
 
     report = ArtifactReport()
     existing: dict[str, dict[int, tuple[str, str]]] = {}
+    scope, params = "", ()
+    if only is not None:
+        if not only:
+            return report
+        scope = f" AND m.source_ref IN ({','.join('?' * len(only))})"
+        params = tuple(f"artifact:{a}" for a in only)
     for r in memory.store.query(
             "SELECT m.id, m.source_ref, m.meta, c.text FROM memories m JOIN memory_content c ON c.hash=m.content_hash "
-            "WHERE m.status='active' AND m.source_ref LIKE 'artifact:%'"):
+            "WHERE m.status='active' AND m.source_ref LIKE 'artifact:%' AND m.kind <> 'assertion'" + scope, params):
         try:
             chunk = int((_json.loads(r["meta"]) or {}).get("chunk", 0))
         except (*_json.DECODE_ERRORS, AttributeError):
@@ -108,7 +117,9 @@ def ingest_artifacts(memory: Memory, *, progress: bool | None = None) -> Artifac
     new_items: list[dict[str, Any]] = []
     updates: list[tuple[str, str, dict[str, Any]]] = []
     stale: list[str] = []
-    for art in _entities.rows(memory.store, "artifacts"):
+    artifacts = _entities.rows(memory.store, "artifacts") if only is None else \
+        [a for a in (_entities.get(memory.store, "artifacts", i) for i in dict.fromkeys(only)) if a is not None]
+    for art in artifacts:
         if art["kind"] in SKIP_KINDS:
             continue
         report.artifacts += 1

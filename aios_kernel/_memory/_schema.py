@@ -33,7 +33,7 @@ TIER_ALIASES = {"long_term": "long-term", "longterm": "long-term", "long": "long
 
 KINDS = (
     "note", "draft", "interaction", "turn", "message", "email", "meeting", "document",
-    "fact", "preference", "rule", "history", "summary", "task", "decision",
+    "fact", "preference", "rule", "history", "summary", "task", "decision", "assertion",
 )
 """Known record kinds; ``[memory] kinds`` in aios.toml adds more."""
 

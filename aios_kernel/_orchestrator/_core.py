@@ -66,7 +66,7 @@ class Orchestrator:
     """Runs workflows on one workspace; see the module docstring."""
 
     def __init__(self, store: Any, config: Any, paths: Any, *, records: Any, models: Callable[[], Any],
-                 memory: Callable[[], Any] | None = None, secrets: Any = None) -> None:
+                 memory: Callable[[], Any] | None = None, secrets: Any = None, inbound: Any = None) -> None:
         self.store = store
         self.config = config
         self.paths = paths
@@ -78,8 +78,8 @@ class Orchestrator:
         self.broker = Broker(self.store, lease_s=float(o.get("lease_s", 60.0)), max_attempts=int(o.get("max_attempts", 3)),
                              agent_limits=conc.get("agents"), connector_limits=conc.get("connectors"))
         self.max_wait_s = float(o.get("max_wait_s", 60.0))
-        self.connectors = Connectors(self.config, paths, self.store, secrets)
-        self.outbox = Outbox(self.store, self.connectors)
+        self.connectors = Connectors(self.config, paths, self.store, secrets, inbound)
+        self.outbox = Outbox(self.store, self.connectors, memory)
         self.approvals = ApprovalBook(self.store)
         self.policy = Policy(self.config)
         self.history = History(self.store)
@@ -89,7 +89,8 @@ class Orchestrator:
         self.rng = random.Random()
         self.runner = TaskRunner(self.store, broker=self.broker, outbox=self.outbox, approvals=self.approvals,
                                  policy=self.policy, agents=self.agents, owner=self.owner, rng=self.rng,
-                                 settings=RunnerSettings.from_config(self.config, lease_s=self.broker.lease_s))
+                                 settings=RunnerSettings.from_config(self.config, lease_s=self.broker.lease_s),
+                                 services={"mail.sync": self._sync_mail})
 
     # -- submitting --------------------------------------------------------------------------------
 
@@ -242,6 +243,16 @@ class Orchestrator:
         if declined:
             self.run_pending(run_id, wait=False)
         return run
+
+    # -- services steps may run -------------------------------------------------------------------
+
+    def _sync_mail(self, connector: str = "email", limit: int | None = None) -> dict[str, Any]:
+        """``service:mail.sync``: the new mail of ``connector``'s inbox into the records, before a workflow reads them."""
+        target = self.connectors.get(connector)
+        if not hasattr(target, "sync"):
+            return {"fetched": 0, "note": f"connector {connector!r} ({target.kind}) reads no mail: nothing synced"}
+        report = target.sync(limit=limit, owner=self.owner)
+        return {**report.to_json(), "note": f"{report.fetched} new message(s) from {report.mailbox}"}
 
     # -- reading -----------------------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ INBOX_TRIAGE = Workflow(
         "limit": Param(int, 50, "most messages handled per run", min=1, max=500),
     },
     steps=[
+        # the new mail first (IMAP, or the workspace's Maildir): the triage reads what the sync brought in
+        Step("sync", agent="service:mail.sync", inputs={"connector": "email"}),
         Step("inbox", agent="inbox.select", inputs={"since": "$params.since", "limit": "$params.limit"}),
         Step("classify", agent="triage.classify", inputs={"emails": "$inbox.emails"}),
         Step("clients", agent="triage.find_client", inputs={"emails": "$inbox.emails"}),

@@ -23,20 +23,23 @@ it again) settles it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .._connectors import Connectors, Unknown
 from .._errors import ConnectorError, OutcomeUnknown
-from .._ids import iso_at, new_id
+from .._ids import iso, iso_at, new_id
 from .._store import Store, _json
 
 
 class Outbox:
     """Records intents and outcomes of side effects; see the module docstring."""
 
-    def __init__(self, store: Store, connectors: Connectors) -> None:
+    def __init__(self, store: Store, connectors: Connectors, memory: Callable[[], Any] | None = None) -> None:
         self.store = store
         self.connectors = connectors
+        self.memory = memory
+        """Where what an applied effect establishes is kept, signed (:meth:`Memory.attest`); None: nowhere."""
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.store.one("SELECT * FROM outbox WHERE key=?", (key,))
@@ -135,9 +138,26 @@ class Outbox:
 
     def _outcome(self, key: str, receipt: dict[str, Any], run_id: str, parent_span: str | None, *, reconciled: bool,
                  started: float, actor: str = "executor") -> None:
-        self.store.emit("effect.applied", f"effect:{key}", {
-            "key": key, "result": receipt, "reconciled": reconciled, "span_id": new_id("sp"), "parent_span": parent_span,
-            "started_at": iso_at(started)}, actor=actor, correlation_id=run_id)
+        # The outcome and what it establishes (a signed memory) in one transaction: both or neither.
+        with self.store.atomic():
+            self.store.emit("effect.applied", f"effect:{key}", {
+                "key": key, "result": receipt, "reconciled": reconciled, "span_id": new_id("sp"), "parent_span": parent_span,
+                "started_at": iso_at(started)}, actor=actor, correlation_id=run_id)
+            self._attest(key, receipt, run_id)
+
+    def _attest(self, key: str, receipt: dict[str, Any], run_id: str) -> None:
+        row = self.get(key)
+        if self.memory is None or row is None:
+            return
+        learned = self.connectors.get(row["connector"]).learned(row["action"], row["payload"] or {}, receipt)
+        if learned is None:
+            return
+        payload = row["payload"] or {}
+        self.memory().attest(
+            learned.text, fact=learned.fact, source_ref=f"effect:{key}", event_time=iso(),
+            meta={**learned.meta, "connector": row["connector"], "action": row["action"], "effect_key": key, "run_id": run_id},
+            client=payload.get("client_id") if isinstance(payload.get("client_id"), str) else None,
+            actor=f"connector:{row['connector']}")
 
     def _unknown(self, key: str, reason: str, hint: str, run_id: str, parent_span: str | None, *, started: float) -> None:
         self.store.emit("effect.unknown", f"effect:{key}", {

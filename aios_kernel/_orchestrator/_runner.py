@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _agents
@@ -32,6 +33,9 @@ from ._refs import guard, lookup, resolve
 from ._registry import get_workflow
 from ._runs import run_row
 from ._workflow import Step, Workflow
+
+SERVICE = "service:"
+"""A step whose ``agent`` starts so runs a workspace operation of the orchestrator's (e.g. ``service:mail.sync``)."""
 
 if TYPE_CHECKING:
     from .._policy import ApprovalBook, Policy
@@ -85,7 +89,8 @@ class TaskRunner:
     """Executes leased tasks: the broker's state machine, the policy, the outbox and the agents, for one worker."""
 
     def __init__(self, store: Store, *, broker: Broker, outbox: Outbox, approvals: ApprovalBook, policy: Policy,
-                 agents: _agents.AgentEnv, owner: str, settings: RunnerSettings, rng: random.Random | None = None) -> None:
+                 agents: _agents.AgentEnv, owner: str, settings: RunnerSettings, rng: random.Random | None = None,
+                 services: Mapping[str, Callable[..., dict[str, Any]]] | None = None) -> None:
         self.store = store
         self.broker = broker
         self.outbox = outbox
@@ -95,6 +100,8 @@ class TaskRunner:
         self.owner = owner
         self.settings = settings
         self.rng = rng or random.Random()
+        self.services = dict(services or {})
+        """Workspace operations a step may run (``agent="service:NAME"``): they write records, agents never do."""
         self._beat: _Heartbeat | None = None
 
     # -- one task -------------------------------------------------------------------------------
@@ -170,9 +177,22 @@ class TaskRunner:
     def _step(self, t: _Task, idx: int, step: Step) -> None:
         started, cpu0 = time.time(), time.process_time()
         span_id = new_id("sp")
+        service = step.agent[len(SERVICE):] if step.agent.startswith(SERVICE) else None
         if not guard(step.when, t.scope, step=step.name):
-            self._checkpoint(t, idx, step, _agents.get(step.agent), status="skipped", outputs={}, started=started, cpu0=cpu0, span_id=span_id,
-                             note=f"skipped: {step.when} is false")
+            self._checkpoint(t, idx, step, None if service else _agents.get(step.agent), status="skipped", outputs={},
+                             started=started, cpu0=cpu0, span_id=span_id, note=f"skipped: {step.when} is false")
+            return
+        if service is not None:
+            if service not in self.services:
+                raise WorkflowError(f"step {step.name!r}: no service {service!r} here (services: "
+                                    f"{', '.join(sorted(self.services)) or 'none'})", step=step.name)
+            if not t.live:  # a simulation or a replay reads nothing new: it writes no records
+                self._checkpoint(t, idx, step, None, status="skipped", outputs={}, started=started, cpu0=cpu0,
+                                 span_id=span_id, note=f"{service} is not run in a {t.run['mode']} run")
+                return
+            outputs = self.services[service](**resolve(dict(step.inputs), t.scope, self.store, step=step.name))
+            self._checkpoint(t, idx, step, None, status="succeeded", outputs=outputs, started=started, cpu0=cpu0,
+                             span_id=span_id, note=str(outputs.get("note") or f"{service} done"))
             return
         agent = _agents.get(step.agent)
         if agent.uses_models:

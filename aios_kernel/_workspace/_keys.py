@@ -3,12 +3,19 @@
 One place says where it comes from:
 
 1. ``$AIOS_KEY``: the key itself, base64 (at least 32 bytes once decoded);
-2. otherwise a key file outside the workspace, ``KEYDIR/<workspace id>.key``, where
-   KEYDIR is ``$AIOS_KEY_DIR``, else ``$XDG_CONFIG_HOME/aios/keys``, else
-   ``~/.config/aios/keys``. The workspace id is kept in the store
-   (``store_info``), so copies of one store share a key and a new store gets its own.
-   The file is created on first use: 32 random bytes, base64, mode 0600, in a
-   folder of mode 0700; a file others can read is refused, as ssh refuses keys.
+2. a key file outside the workspace, ``KEYDIR/<workspace id>.key``, where KEYDIR
+   is ``$AIOS_KEY_DIR``, else ``$XDG_CONFIG_HOME/aios/keys``, else
+   ``~/.config/aios/keys``; a file others can read is refused, as ssh refuses keys;
+3. the OS keyring (``keyring``: the desktop's Secret Service, macOS Keychain,
+   Windows Credential Locker), service ``aios-workbench``, the workspace id as
+   the user name.
+
+The workspace id is kept in the store (``store_info``), so copies of one store
+share a key and a new store gets its own. A new key (32 random bytes) goes to the
+OS keyring when one works here, else to a key file (mode 0600, in a folder of mode
+0700). Headless servers have no working keyring (``keyring`` answers with its
+"fail" backend, or its backend raises): they get the file, with no error and no
+prompt. ``AIOS_KEYRING=off`` keeps keys out of the keyring on any machine.
 
 Beside the key file, ``<workspace id>.sealed`` records that the workspace's log was
 keyed. An unkeyed log of a sealed workspace was rewritten (someone replaced the
@@ -28,6 +35,7 @@ import re
 import stat
 import warnings
 from pathlib import Path
+from typing import Any
 
 from .._errors import WorkspaceError
 from .._store import ChainKey, read_workspace_id
@@ -35,6 +43,8 @@ from ._workspace import WorkspacePaths
 
 ENV_KEY = "AIOS_KEY"
 ENV_DIR = "AIOS_KEY_DIR"
+ENV_KEYRING = "AIOS_KEYRING"
+KEYRING_SERVICE = "aios-workbench"
 KEY_BYTES = 32
 _WORKSPACE_ID = re.compile(r"ws_[0-9a-f]{22}")
 
@@ -85,6 +95,14 @@ class WorkspaceKeys:
             _outside(path, Path(str(store_path)).resolve().parent)
         if path.exists():
             return ChainKey(_read(path), source=str(path))
+        ring = os_keyring()
+        if ring is not None:
+            found = _from_ring(ring, workspace_id)
+            if found is not None or not create:
+                return None if found is None else ChainKey(found, source=f"keyring {KEYRING_SERVICE}/{workspace_id}")
+            made = _create_in_ring(ring, workspace_id, path)
+            if made is not None:
+                return ChainKey(made, source=f"keyring {KEYRING_SERVICE}/{workspace_id}")
         if not create:
             return None
         return ChainKey(_create(path), source=str(path))
@@ -101,6 +119,76 @@ class WorkspaceKeys:
             warnings.warn(f"cannot write {marker} ({exc.strerror}): without it, a rewrite of this workspace's log into "
                           f"an unkeyed one cannot be told from a log never keyed; make {marker.parent} writable",
                           stacklevel=2)
+
+
+def os_keyring() -> Any | None:
+    """The OS keyring when one works on this machine (not ``keyring``'s "fail" backend), else None."""
+    if os.environ.get(ENV_KEYRING, "").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        ring = keyring.get_keyring()
+        usable = not isinstance(ring, fail.Keyring) and float(getattr(ring, "priority", 0)) > 0
+    except Exception:  # noqa: BLE001  (a backend that breaks while being chosen is no keyring here)
+        return None
+    return ring if usable else None
+
+
+def _from_ring(ring: Any, workspace_id: str) -> bytes | None:
+    try:
+        text = ring.get_password(KEYRING_SERVICE, workspace_id)
+    except Exception:  # noqa: BLE001  (a locked or unreachable keyring: no key from it)
+        return None
+    if not text:
+        return None
+    try:
+        secret = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        secret = b""
+    if len(secret) < KEY_BYTES:
+        raise WorkspaceError(f"the OS keyring's entry {KEYRING_SERVICE}/{workspace_id} is not a workspace key; "
+                             "restore it from your backup, or remove it to use a key file")
+    return secret
+
+
+def _create_in_ring(ring: Any, workspace_id: str, path: Path) -> bytes | None:
+    """A new key in the keyring (None when the keyring refuses: the caller falls back to a key file).
+
+    A lock file beside the key files makes two processes agree on one key (a keyring has no
+    "create if absent"): the second finds the first's key.
+    """
+    import fcntl
+
+    try:
+        _private_dir(path.parent)
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = _from_ring(ring, workspace_id)
+            if found is not None:
+                return found
+            secret = os.urandom(KEY_BYTES)
+            ring.set_password(KEYRING_SERVICE, workspace_id, base64.b64encode(secret).decode("ascii"))
+            if _from_ring(ring, workspace_id) != secret:
+                return None
+            return secret
+    except WorkspaceError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (keyring #569: backends that fail on headless machines)
+        warnings.warn(f"the OS keyring would not store the workspace key ({type(exc).__name__}); it goes to a key file "
+                      f"in {path.parent} instead", stacklevel=3)
+        return None
+
+
+def derived_key(paths: WorkspacePaths, purpose: str) -> bytes:
+    """A key for one purpose (the credential store, signed memories), derived from the workspace key by HKDF-SHA256."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(workspace_key(paths))
 
 
 def _decode_env(text: str) -> bytes:

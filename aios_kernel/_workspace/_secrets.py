@@ -132,14 +132,10 @@ class SecretStore:
 
     def _fernet(self) -> Any:
         from cryptography.fernet import Fernet
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        from ._keys import workspace_key
+        from ._keys import derived_key
 
-        raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"aios credential store").derive(
-            workspace_key(self.paths))
-        return Fernet(base64.urlsafe_b64encode(raw))
+        return Fernet(base64.urlsafe_b64encode(derived_key(self.paths, "aios credential store")))
 
     def _read(self) -> dict[str, str]:
         if not self.path.exists():

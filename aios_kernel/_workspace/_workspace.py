@@ -106,6 +106,10 @@ class WorkspacePaths:
     def snapshots(self) -> Path:
         return self.root / "snapshots"
 
+    @property
+    def attachments(self) -> Path:
+        return self.root / "attachments"
+
     def resolve(self, relative: str) -> Path:
         """A path from aios.toml, relative to the workspace unless absolute."""
         p = Path(relative).expanduser()

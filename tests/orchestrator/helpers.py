@@ -49,3 +49,6 @@ class FlakyConnector:
 
     def close(self) -> None:
         self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:  # declared actions, preview, learned: the real connector's
+        return getattr(self.inner, name)

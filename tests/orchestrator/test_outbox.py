@@ -55,6 +55,8 @@ CHILD = textwrap.dedent('''
             return self.inner.was_applied(key)
         def close(self):
             pass
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
 
     wb = Workbench.open(ws)
     wb.config.data["policies"]["actions"]["k_send"] = "auto"

@@ -8,22 +8,25 @@ from typing import Any
 
 import pytest
 
-from aios_kernel._connectors import LedgerConnector
 from aios_kernel._errors import ConnectorError
 
 
-class FaultyLedger(LedgerConnector):
-    """A ledger whose mail server refuses every e-mail: provokes the failure the saga then undoes."""
+class RefusingMail:
+    """FaultyConnector: the e-mail connector with a mail server that refuses every message, a failure the saga undoes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
 
     def apply(self, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if action == "send_email":
-            raise ConnectorError("the mail server refused the message (test fault)", connector=self.name, transient=False)
-        return super().apply(key, action, payload)
+        raise ConnectorError("the mail server refused the message (test fault)", connector=self.name, transient=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def _approve_invoice_run(wb: Any, client: str, key: str, *, faulty: bool = False) -> Any:
     if faulty:
-        wb.orchestrator.connectors.use("ledger", FaultyLedger("ledger", wb.paths.resolve("ledger.jsonl")))
+        wb.orchestrator.connectors.use("email", RefusingMail(wb.orchestrator.connectors.get("email")))
     run = wb.submit("invoicing", {"month": "2026-10", "client": client}, idempotency_key=key)
     wb.run_pending(run_id=run.id)
     for a in wb.approvals.pending():
@@ -71,7 +74,7 @@ def test_failed_and_compensated_steps_are_counted_and_marked(awb, close_widgets)
     w = TraceTimeline(awb, run.id, live=False)
     close_widgets.append(w)
     statuses = {(s["kind"], s["name"]): s["status"] for s in w.spans}
-    assert statuses[("connector", "ledger.send_email")] == "error"
+    assert statuses[("connector", "email.send_email")] == "error"
     assert statuses[("step", "send")] == "error"
     assert statuses[("step", "undo issue")] == "compensated"
     assert w.totals["failed"] >= 2 and w.totals["compensated"] == 1
