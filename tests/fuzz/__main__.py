@@ -4,7 +4,8 @@
 
 Each case runs one call of a target (see ``_targets``) on a real workspace. Outcomes:
 
-- accepted / refused: the call returned, or raised an ``AiosError`` (documented);
+- accepted / refused: the call returned, or raised an ``AiosError`` (documented); for ingest,
+  refused means the file was recorded as rejected;
 - undocumented: any other exception escaped (counted by type and the line that raised it);
 - hang: the case ran past ``--limit-s`` (interrupted by an alarm);
 - broken: a promise failed (something written on refusal, an accepted value that does not read back);
@@ -107,8 +108,7 @@ def run_target(target: Any, cases: int, limit_s: float, seed: int) -> Tally:
         start = time.perf_counter()
         signal.setitimer(signal.ITIMER_REAL, limit_s)
         try:
-            target.run(state["ctx"], case)
-            outcome = "accepted"
+            outcome = target.run(state["ctx"], case) or "accepted"
         except Hang:
             outcome = "hangs"
         except AiosError:
