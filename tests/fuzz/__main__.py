@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="cases in all, shared among the targets")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (printed, to rerun a run)")
-    parser.add_argument("--limit-s", type=float, default=5.0, help="a case running longer is a hang")
+    parser.add_argument("--limit-s", type=float, default=10.0,
+                        help="a case running longer is a hang (the slowest legitimate case, a 1 MB text embedded, takes "
+                             "1-2 s; on a machine shared with other work, several times that)")
     parser.add_argument("--only", default="", help="comma-separated target names")
     args = parser.parse_args(argv)
 

@@ -85,6 +85,7 @@ class Target:
                            + '\n[orchestrator]\nretriever = "keyword"\nmax_wait_s = 1\n')
             wb.close()
             ctx.wb = Workbench.open(root / "ws")
+            ctx.wb.memory.recall("warm up")  # the engine's first start is the workspace's cost, not a case's
         return ctx
 
 
