@@ -102,6 +102,12 @@ metas = st.one_of(st.none(), st.dictionaries(plain_text, json_values, max_size=4
                   hostile)
 
 
+ONE_IN_4 = st.sampled_from([True, True, True, False])
+ONE_IN_10 = st.sampled_from([True] * 9 + [False])
+ONE_IN_20 = st.sampled_from([True] * 19 + [False])
+"""True but one time in N (sampled, so the choice is roughly even: integers lean towards their bounds)."""
+
+
 def sometimes(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] = hostile) -> st.SearchStrategy[Any]:
     """Mostly ``good``, sometimes ``bad``: each example stays close to valid, so deep paths are reached."""
     return st.one_of(good, good, good, bad)
@@ -119,22 +125,29 @@ dates = st.one_of(st.sampled_from(["Mon, 02 Nov 2026 09:12:04 +0100", "Fri, 31 D
 charsets = st.sampled_from(["utf-8", "us-ascii", "latin-1", "utf-7", "x-nope", "utf-16", "", "utf-8\"; x=\"y"])
 
 
+good_from = st.sampled_from(["Ingrid Solberg <ingrid@nordlys.no>", "felix.brandt@brightwater-logistics.de",
+                             '"Lindgren, Maja" <maja@lindgren-advisory.com>', "=?utf-8?q?J=C3=BCrgen?= <j@x.de>"])
+good_date = st.sampled_from(["Mon, 02 Nov 2026 09:12:04 +0100", "Tue, 3 Nov 2026 10:00:00 -0500"])
+good_id = st.integers(0, 10 ** 6).map(lambda n: f"<m{n}@example.org>")
+
+
 @st.composite
 def emails(draw: st.DrawFn) -> bytes:
-    """An .eml file: headers from the lists above, a body of one part or of nested multiparts."""
+    """An .eml file: mostly well-formed headers with hostile ones mixed in, a body of one part or of nested multiparts."""
     headers = []
-    for name, values in (("From", addresses), ("To", addresses), ("Date", dates), ("Subject", texts),
-                         ("Message-ID", st.sampled_from(["<a@b>", "<>", "", "<x@y> <z@w>", "id-without-brackets"])),
+    for name, values in (("From", sometimes(good_from, addresses)), ("To", addresses), ("Date", sometimes(good_date, dates)),
+                         ("Subject", sometimes(words, texts)),
+                         ("Message-ID", sometimes(good_id, st.sampled_from(["<>", "", "<x@y> <z@w>", "no-brackets"]))),
                          ("In-Reply-To", st.sampled_from(["", "<a@b>"])), ("References", st.sampled_from(["", "<a@b> <c@d>"]))):
-        if draw(st.integers(0, 9)) > 0:
+        if draw(ONE_IN_20):  # a header left out, now and then
             headers.append(f"{name}: {draw(values)}")
-    if draw(st.booleans()):
+    if not draw(ONE_IN_10):
         size = draw(st.sampled_from([10_000, 70_000, 1_100_000]))
         headers.append("To: " + ", ".join(f"u{i}@example.com" for i in range(size // 16)))
-    depth = draw(st.sampled_from([0, 0, 1, 2, 17, 120, 2_000]))
+    depth = draw(st.sampled_from([0, 0, 0, 1, 2, 3, 17, 120, 2_000]))
     charset = draw(charsets)
-    body_text = draw(texts)
-    leaf = f"Content-Type: text/{draw(st.sampled_from(['plain', 'html']))}; charset={charset}\n" \
+    body_text = draw(sometimes(words, texts))
+    leaf = f"Content-Type: text/{draw(st.sampled_from(['plain', 'plain', 'html']))}; charset={charset}\n" \
            f"Content-Transfer-Encoding: {draw(st.sampled_from(['8bit', 'base64', 'quoted-printable', 'x-bad']))}\n\n{body_text}\n"
     body = leaf
     for i in reversed(range(depth)):
@@ -144,9 +157,9 @@ def emails(draw: st.DrawFn) -> bytes:
     cut = draw(st.sampled_from([None, None, None, 0.5, 0.9]))
     if cut is not None:
         data = data[: int(len(data) * cut)]
-    if draw(st.integers(0, 9)) == 0:
+    if not draw(ONE_IN_10):
         data = data.replace(b"\n", b"\r\n")
-    if draw(st.integers(0, 9)) == 0:
+    if not draw(ONE_IN_10):
         data += draw(st.binary(max_size=40))
     return data
 
@@ -159,10 +172,16 @@ cells = st.one_of(st.sampled_from(["NRD-01", "BRW-01", "2026-10-01", "0999-01-01
 
 @st.composite
 def timesheets(draw: st.DrawFn) -> bytes:
-    header = draw(st.sampled_from(["date,project,hours,description", "date,project,hours", "a,b,c,d", ""]))
-    rows = [",".join(draw(cells) for _ in range(draw(st.integers(1, 5)))) for _ in range(draw(st.integers(0, 4)))]
+    header = draw(sometimes(st.just("date,project,hours,description"),
+                            st.sampled_from(["date,project,hours", "a,b,c,d", ""])))
+    rows = []
+    for _ in range(draw(st.sampled_from([1, 2, 0, 3]))):
+        row = [draw(sometimes(st.sampled_from(["2026-10-01", "2026-11-30"]), cells)),
+               draw(sometimes(st.sampled_from(["NRD-01", "BRW-01"]), cells)),
+               draw(sometimes(st.sampled_from(["3.5", "1", "0.25"]), cells)), draw(sometimes(words, cells))]
+        rows.append(",".join(row) if draw(ONE_IN_10) else ",".join(row[:3]) + ",,x")
     data = "\n".join([header, *rows]).encode("utf-8", "surrogatepass")
-    return data if draw(st.integers(0, 9)) else data + b"\xff\xfe"
+    return data if draw(ONE_IN_10) else data + b"\xff\xfe"
 
 
 @st.composite
@@ -172,7 +191,7 @@ def notes(draw: st.DrawFn) -> bytes:
     opened = draw(st.sampled_from(["---\n", "---\n", ""]))
     closed = draw(st.sampled_from(["\n---\n", "\n---\n", ""]))
     data = f"{opened}{front}{closed}{draw(texts)}".encode("utf-8", "surrogatepass")
-    return data if draw(st.integers(0, 9)) else b"\xff" + data
+    return data if draw(ONE_IN_10) else b"\xff" + data
 
 
 toml_values = st.one_of(st.sampled_from(['"x"', "1", "nan", "inf", "-inf", "1e400", "true", "[1, 2]", '"\\u0000"',

@@ -33,6 +33,8 @@ from aios_kernel._entities import business_settings, ingest_folder, upsert
 from aios_kernel._entities._sources import read_csv, read_email, read_note
 from aios_kernel._store import _json
 
+from tests.conftest import DATA
+
 from . import _gen as g
 
 _count = itertools.count()
@@ -69,7 +71,8 @@ class Context:
 class Target:
     name: str
     strategy: st.SearchStrategy[Any]
-    run: Callable[[Context, Any], None]
+    run: Callable[[Context, Any], str | None]
+    """Performs one case; returns "refused" for a documented refusal that is not an exception (a rejected file)."""
     needs_workspace: bool = True
 
     def context(self) -> Context:
@@ -82,6 +85,7 @@ class Target:
                            + '\n[orchestrator]\nretriever = "keyword"\nmax_wait_s = 1\n')
             wb.close()
             ctx.wb = Workbench.open(root / "ws")
+            ctx.wb.memory.recall("warm up")  # the engine's first start is the workspace's cost, not a case's
         return ctx
 
 
@@ -259,11 +263,16 @@ change_target = Target(
 
 # -- ingest ----------------------------------------------------------------------------------------
 
-def _ingest_case(where: str, reader: Callable[[Path], Any]) -> Callable[[Context, bytes], None]:
-    def run(ctx: Context, data: bytes) -> None:
+def _ingest_case(where: str, reader: Callable[[Path], Any]) -> Callable[[Context, bytes], str | None]:
+    def run(ctx: Context, data: bytes) -> str | None:
         folder = ctx.root / f"biz{next(_count)}"
         path = folder / where
         path.parent.mkdir(parents=True)
+        for name in ("clients.csv", "projects.csv"):  # so that a well-formed timesheet or e-mail can be ingested
+            shutil.copy(DATA / name, folder / name)
+        if not ctx.state.get("base"):  # ingested once first: unchanged, they write nothing in the cases
+            ingest_folder(ctx.store, folder)
+            ctx.state["base"] = True
         path.write_bytes(data)
         try:  # the parser alone: only IngestError (documented) may come out of it
             reader(path)
@@ -280,6 +289,7 @@ def _ingest_case(where: str, reader: Callable[[Path], Any]) -> Callable[[Context
                 raise Broken(f"a rejected file wrote {sorted(kinds)}")
         ctx.wb.memory.ingest_artifacts()  # type: ignore[union-attr]
         shutil.rmtree(folder, ignore_errors=True)
+        return "refused" if report.rejected else None  # a recorded rejection is the ingest's documented refusal
     return run
 
 
