@@ -19,6 +19,7 @@ from .._ids import new_id, stable_id
 from .._store import Store
 from . import _records
 from ._reconcile import client_keys, email_domain, group, normalise_name
+from ._mail import judge_sender
 from ._sources import Email, file_hash, read_csv, read_email, read_note
 
 ACTOR = "ingest"
@@ -228,8 +229,11 @@ def _template(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], N
 def _email(path: Path, folder: Path, write: Callable[[str, dict[str, Any]], None], resolver: Resolver, codes: dict[str, str]) -> None:
     msg: Email = read_email(path)
     rel = str(path.relative_to(folder))
-    counterpart = msg.sender if not msg.sender.endswith(_own_domain(folder)) else (msg.to[0] if msg.to else "")
+    own = msg.sender.endswith(_own_domain(folder))
+    counterpart = msg.sender if not own else (msg.to[0] if msg.to else "")
     client_id = resolver.client(msg.sender_name, counterpart)
+    if msg.mail is not None:  # fraud weighs more from an address no contact or client domain vouches for
+        judge_sender(msg.mail, sender=msg.sender, subject=msg.subject, known_sender=own or resolver.client("", msg.sender) is not None)
     write("artifacts", {
         "id": stable_id("ar", msg.message_id), "kind": "email", "title": msg.subject or "(no subject)", "date": msg.date,
         "client_id": client_id, "project_id": _project_in_text(codes, f"{msg.subject} {msg.body}"),

@@ -6,7 +6,6 @@ import csv
 import email
 import email.policy
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -14,19 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import IngestError
-from .._evidence import INJECTION
 from .._ids import iso
-
-INJECTION_PATTERNS = [
-    re.compile(p, re.I)
-    for p in (
-        r"ignore (all |any )?(the )?(previous|prior|above) (instructions|prompts?)",
-        r"disregard (all |any )?(previous|prior|your) (instructions|rules)",
-        r"\b(system|admin) (note|message|prompt|override)\b.{0,40}\b(assistant|ai|model|agent)\b",
-        r"you are now (in )?[a-z ]{0,20}mode",
-        r"forward (all|every) .{0,60}(invoices?|passwords?|bank|credentials)",
-    )
-]
+from ._mail import Mail, read_body
 
 
 def file_hash(path: Path) -> str:
@@ -106,6 +94,8 @@ class Email:
     references: list[str]
     body: str
     flags: list[str] = field(default_factory=list)
+    mail: Mail | None = field(default=None, repr=False)
+    """What ingest found in the body (see :mod:`._mail`)."""
 
     @property
     def thread_id(self) -> str:
@@ -115,7 +105,7 @@ class Email:
         return {
             "message_id": self.message_id, "thread_id": self.thread_id, "from": self.sender, "from_name": self.sender_name,
             "to": self.to, "in_reply_to": self.in_reply_to, "references": self.references, "flags": self.flags,
-            "untrusted": True,
+            "untrusted": True, **({"inbound": self.mail.inbound} if self.mail is not None else {}),
         }
 
 
@@ -148,11 +138,10 @@ def read_email(path: Path) -> Email:
             "fix or re-export the message and run `aios ingest` again",
             path=path,
         )
-    part = msg.get_body(preferencelist=("plain", "html"))
-    body = part.get_content() if part is not None else ""
+    subject = str(msg.get("Subject", "") or "").strip()
+    mail = read_body(msg, sender=sender.lower(), subject=subject)  # canonical text and findings, once
     refs = str(msg.get("References", "") or "").split()
     in_reply_to = str(msg.get("In-Reply-To", "") or "").strip() or None
     to = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
-    flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
-    return Email(path, message_id, str(msg.get("Subject", "") or "").strip(), name.strip(), sender.lower(), to, date or "",
-                 in_reply_to, refs, body.strip(), flags)
+    return Email(path, message_id, subject, name.strip(), sender.lower(), to, date or "", in_reply_to, refs, mail.body,
+                 mail.flags, mail)
