@@ -93,7 +93,7 @@ def working_time(config: Any) -> WorkingTime:
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"[workspace] timezone {tz!r} is not an IANA zone (e.g. \"Europe/Berlin\")", field="timezone") from exc
+        raise ConfigError(f"[workspace] timezone {tz!r} is not an IANA zone (e.g. \"Europe/Berlin\")", key="workspace.timezone") from exc
     hours = str(config.get("workspace.working_hours") or "09:00-17:00")
     m = _HOURS.match(hours)
     try:
@@ -104,13 +104,13 @@ def working_time(config: Any) -> WorkingTime:
             raise ValueError(hours)
     except ValueError as exc:
         raise ConfigError(f"[workspace] working_hours {hours!r} must be \"HH:MM-HH:MM\" with the start before the end "
-                          "(e.g. \"09:00-17:00\")", field="working_hours") from exc
+                          "(e.g. \"09:00-17:00\")", key="workspace.working_hours") from exc
     days_value = config.get("workspace.working_days") or "Mon-Fri"
     try:
         days = _parse_days(days_value)
     except ValueError as exc:
         raise ConfigError(f"[workspace] working_days {days_value!r} must name weekdays, e.g. \"Mon-Fri\" or "
-                          "\"Mon,Tue,Thu\"", field="working_days") from exc
+                          "\"Mon,Tue,Thu\"", key="workspace.working_days") from exc
     return WorkingTime(zone, start, end, days)
 
 
@@ -253,19 +253,18 @@ def propose(hinted: list[Hint], now: datetime, wt: WorkingTime, *, n: int = 3) -
     if out:
         return out
     d = now.astimezone(wt.zone).date()
-    for _ in range(60):
+    for _ in range(60):  # the next working days, alternating the usual times; the first hour where neither fits
         d += timedelta(days=1)
-        if d.weekday() in wt.days:
-            offer(d, DEFAULT_TIMES[len(out) % len(DEFAULT_TIMES)])
-            if len(out) >= n:
+        if d.weekday() not in wt.days:
+            continue
+        preferred = DEFAULT_TIMES[len(out) % len(DEFAULT_TIMES)]
+        for at in (preferred, *DEFAULT_TIMES, wt.start):
+            before = len(out)
+            offer(d, at)
+            if len(out) > before:
                 break
-    if not out:  # the default times are outside these working hours: the first hour of each day
-        d = now.astimezone(wt.zone).date()
-        for _ in range(60):
-            d += timedelta(days=1)
-            offer(d, wt.start)
-            if len(out) >= n:
-                break
+        if len(out) >= n:
+            break
     return out
 
 

@@ -360,10 +360,10 @@ class DraftReply(Agent):
             lab, who = labels[e["id"]], clients[e["id"]]
             row = email_row(ctx.records, e["id"])
             inbound = row["meta"].get("inbound") or {}
-            reasons = flag_reasons(inbound)
+            reasons = flag_reasons(inbound, per_flag=2)
             own = Evidence(e["ref"], snippet(row["body"], e["subject"]), f"e-mail from {e['from']} {e['date'][:10]}",
                            untrusted=True, flags=tuple(e["flags"]),
-                           why="; ".join(reasons[:4]) if reasons else "the message being answered (outside content)")
+                           why="; ".join(reasons) if reasons else "the message being answered (outside content)")
             related = [ev for ev in evidence.get(e["id"], []) if ev.get("ref") != e["ref"]]
             base = {"email_id": e["id"], "to": e["from"], "subject": e["subject"], "in_reply_to": e.get("message_id"),
                     "thread_id": e.get("thread_id"), "label": lab["label"], "client_id": who["client_id"],

@@ -191,13 +191,13 @@ def judge_sender(mail: Mail, *, sender: str, subject: str = "", known_sender: bo
         mail.flags.append(FRAUD)
 
 
-def flag_reasons(inbound: dict[str, Any]) -> list[str]:
-    """One line per reason behind the flags of a message (layer, rule and words), for an approval's evidence."""
+def flag_reasons(inbound: dict[str, Any], *, per_flag: int = 3) -> list[str]:
+    """Lines saying why a message was flagged (layer, rule and words), at most ``per_flag`` per flag, strongest first."""
     out = []
-    for r in (inbound.get("injection") or {}).get("reasons", []):
-        if float(r.get("score", 0)) >= 0.5:
-            out.append(f"prompt injection ({r.get('layer')}, {r.get('where')}): {r.get('rule')} — “{r.get('text', '')[:160]}”")
-    for r in inbound.get("fraud") or []:
+    injection = [r for r in (inbound.get("injection") or {}).get("reasons", []) if float(r.get("score", 0)) >= 0.5]
+    for r in injection[:per_flag]:
+        out.append(f"prompt injection ({r.get('layer')}, {r.get('where')}): {r.get('rule')} — “{r.get('text', '')[:160]}”")
+    for r in (inbound.get("fraud") or [])[:per_flag]:
         out.append(f"possible fraud ({r.get('layer')}): {r.get('rule')} — “{r.get('text', '')[:160]}”")
     if inbound.get("error"):
         out.append(str(inbound["error"]))
