@@ -300,6 +300,8 @@ def _all_of(*checks):  # type: ignore[no-untyped-def]
     return check
 
 
+OPENING = "Thank you for your message."
+"""The opening sentence when no model writes one (or what it wrote fails the checks)."""
 REPLY_SYSTEM = "You help Maja, an independent consultant, answer her e-mail. Be brief and warm."
 OPENING_WORDS = ("thank thanks message note update news writing getting touch letting know kind words invitation lovely "
                  "great good hear glad happy help question questions")
@@ -309,13 +311,13 @@ OPENING_WORDS = ("thank thanks message note update news writing getting touch le
 def reply_request(subject: str, body: str, **fields: Any) -> GenRequest:
     """The model's part of a reply draft: one opening sentence, started on "Thank you for".
 
-    The message (its newest part, cut to 600 characters) is quoted only through
+    The message (its newest part, cut to 400 characters: an opening needs its gist) is quoted only through
     :func:`~aios_kernel._inbound.spotlight`: marked as data, never as instructions.
     ``fields`` fill the rest of the request (fallback, template, checks).
     """
     from .._inbound import spotlight
 
-    s = spotlight(body[:600], source="the e-mail Maja is answering (outside content)")
+    s = spotlight(body[:400], source="the e-mail Maja is answering (outside content)")
     prompt = (f"{s.preamble}\n\n{s.block}\n\nSubject: {subject}\n\nWrite the first sentence of Maja's reply: thank the "
               "sender in a few plain words. Do not answer the e-mail and do not repeat what it asks.")
     return GenRequest("reply", prompt, system=REPLY_SYSTEM, max_new_tokens=24, prefix="Thank you for", sentences=1,
@@ -394,7 +396,8 @@ class DraftReply(Agent):
         for item in items:
             if item["needs_reply"]:
                 g = next(it)
-                item.update(subject=g.subject or f"Re: {item['subject']}", body=re.sub(r"\n{3,}", "\n\n", g.text), drafted_by=g.tier,
+                body = re.sub(r"\n{3,}", "\n\n", g.text)  # an empty {answer} or {holding} leaves no gap
+                item.update(subject=g.subject or f"Re: {item['subject']}", body=body, drafted_by=g.tier,
                             fallback_reason=g.fallback_reason)
                 item["confidence"] = round(item["confidence"] * (1.0 if g.from_model else 0.95), 3)
         tiers = sorted({i.get("drafted_by") for i in items if i.get("drafted_by")})
@@ -418,8 +421,10 @@ class DraftReply(Agent):
         if scheduling or any(h.at for h in owner_hints):
             hinted = owner_hints or _slots.hints(" ".join(questions[i] for i in scheduling), moment.date())
             slots = _slots.propose(hinted, moment, wt)
-        if slots:  # the times are offered as a list: the note's sentences about dates are not repeated
-            noted = [f for f in noted if not f.text or not _slots.hints(f.text, moment.date() - timedelta(days=366))]
+        if slots:  # the times are offered as a list: the note's sentences about dates are not repeated (still cited)
+            for f in noted:
+                if f.text and _slots.hints(f.text, moment.date() - timedelta(days=366)):
+                    f.text = ""
         answered = set(scheduling) if slots else set()
         said = " ".join(f.text for f in noted)
         answered |= {i for i, q in enumerate(questions) if noted and _answers.content_words(q) & _answers.content_words(said)}
@@ -427,11 +432,13 @@ class DraftReply(Agent):
         invoices = _answers.invoice_facts(ctx.records, questions, client_id=who["client_id"], today=today, billing_to=to)
         answered |= {f.question for f in invoices if f.question is not None}
         quoted = {f.meta.get("total", "").replace(".00", "") for f in invoices}
-        noted = [f for f in noted if not f.text or not any(a and a in f.text.replace(",", "") for a in quoted)]
+        for f in noted:  # a note's sentence whose amount the records' figure already states is not said twice
+            if f.text and any(a and a in f.text.replace(",", "") for a in quoted):
+                f.text = ""
         asked: list[_answers.Fact] = []
         left = [i for i in range(len(questions)) if i not in answered]
         if who["client_id"] and left:  # an unknown sender's questions are not looked up: other clients' notes are not theirs
-            found, _seen = _answers.question_facts(
+            found, _ = _answers.question_facts(
                 ctx.recall, [questions[i] for i in left], client_id=who["client_id"], names=names,
                 exclude={e["ref"]}, since=e["date"][:10], dated=lambda ev: _dated(ctx, ev))
             for f in found:
@@ -450,21 +457,16 @@ class DraftReply(Agent):
         variables: dict[str, Any] = {"subject": bare, "contact_first_name": who["first_name"], "owner": me,
                                      "due_date": due_text, "answer": _answer_block(facts), "holding": holding,
                                      "time_zone": wt.place, "proposed_times": "\n".join(f"- {_slots.fmt(s)}" for s in slots)}
-        if slots:
-            template, fallback = "reply_schedule", "Thank you for your message."
-        elif facts:
-            template, fallback = "reply_answer", "Thank you for your message."
-        else:
-            template, fallback = "reply_ack", "Thank you for your message."
+        template = "reply_schedule" if slots else "reply_answer" if facts else "reply_ack"
         latest = _latest(row["body"], inbound)
         trusted = " ".join([bare, OPENING_WORDS, *(f.text for f in facts)])
         sensitive = any(ev.get("sensitive") for ev in related) or any(f.sensitive for f in facts)
-        req = reply_request(e["subject"], latest, fallback=fallback, template=template, variables=variables,
+        req = reply_request(e["subject"], latest, fallback=OPENING, template=template, variables=variables,
                             validate=_all_of(grounded(trusted), no_echo(latest, trusted), _not_about(first_name(me))),
                             sensitive=sensitive)
         fact_ev = [f.evidence("a fact the reply states") for f in facts]
         note_ev = [Evidence(f.ref, snippet(f.hints, " ".join(names)), f.source, None, False,
-                            "the owner's note on this message (times and dates)") for f in noted if not f.text and f.hints]
+                            "the owner's note on this message") for f in noted if not f.text and f.hints]
         item = {**base, "needs_reply": True, "template": template, "facts": [f.text for f in facts],
                 "slots": [s.isoformat() for s in slots], "open_questions": len(open_questions),
                 "evidence": [own.to_json(), *(x.to_json() for x in fact_ev + note_ev), *related[:2]],
