@@ -112,6 +112,8 @@ def read_body(msg: EmailMessage | Message, *, sender: str = "", subject: str = "
         try:
             part = msg.get_body(preferencelist=("plain", "html")) if isinstance(msg, EmailMessage) else None
             text = _decode(part)[0] if part is not None else ""
+            if part is not None and part.get_content_type() == "text/html":
+                text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text))  # never the markup, even unchecked
         except Exception:  # noqa: BLE001 - nothing more to read
             text = ""
         reason = f"the message could not be checked ({type(exc).__name__}: {str(exc)[:200]}); a person should read it"
@@ -138,7 +140,7 @@ def _read(msg: Message, headers: dict[str, str], sender: str, subject: str) -> M
         notes.append({"code": "learned_layer_unavailable", "detail": f"{type(exc).__name__}: {str(exc)[:160]}"})
     auto = _inbound.automated(headers, sender, c)
     invite = _calendar(msg)
-    if invite is not None and invite.get("method", "").upper() in ("REQUEST", "PUBLISH", "CANCEL", ""):
+    if invite is not None:  # an invitation, an update or an answer to one: the calendar handles it, not a reply
         why = f"calendar invitation (text/calendar part{', ' + invite['method'] if invite.get('method') else ''})"
         auto = _inbound.Automated("notification", max(0.9, auto.confidence if auto else 0.0),
                                   (why, *(auto.reasons if auto else ())))
