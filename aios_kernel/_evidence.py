@@ -5,9 +5,11 @@ all become :class:`Evidence`: a reference, a snippet, where it came from,
 and whether it is outside content (``untrusted``) or was flagged. Approvals
 store it as JSON (:meth:`Evidence.to_json`), without the full passage.
 
-The flag a message gets when it tries to instruct the assistant is spelled
-here once, :data:`INJECTION`, and so is the question "is any of this
-flagged?" (:func:`flagged`).
+The flags a message gets at ingest are spelled here once: :data:`INJECTION`
+when it tries to instruct the assistant, :data:`FRAUD` when it asks to move
+money or secrets (changed bank details, credentials, documents to a new
+address). So is the question "is any of this flagged?" (:func:`flagged`):
+flagged outside content is shown to a person and never acted on automatically.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from typing import Any
 
 INJECTION = "prompt_injection"
 """The flag of content that tries to instruct the assistant: shown as evidence, never acted on automatically."""
+FRAUD = "possible_fraud"
+"""The flag of a message that asks to change payment details, pay, or send credentials or documents to a new
+address: a review item for a person (who checks by phone, on a known number), never answered automatically."""
+FLAGS = (INJECTION, FRAUD)
+"""Every flag that keeps content away from automatic actions."""
+FLAG_LABELS = {INJECTION: "prompt injection", FRAUD: "possible fraud"}
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
@@ -48,7 +56,7 @@ class Evidence:
 
     @property
     def is_flagged(self) -> bool:
-        return INJECTION in self.flags
+        return any(f in FLAGS for f in self.flags)
 
     def focused(self, query: str, width: int = 280) -> Evidence:
         """The same evidence with its snippet cut around the first word of ``query`` found in the passage."""
@@ -75,12 +83,16 @@ class Evidence:
 
 
 def flagged(evidence: Iterable[Evidence | Mapping[str, Any]]) -> bool:
-    """Whether any piece (an :class:`Evidence` or its JSON) carries the :data:`INJECTION` flag."""
+    """Whether any piece (an :class:`Evidence` or its JSON) carries one of :data:`FLAGS`."""
+    return bool(flag_names(evidence))
+
+
+def flag_names(evidence: Iterable[Evidence | Mapping[str, Any]]) -> list[str]:
+    """The :data:`FLAGS` the pieces carry, each once, in the order of :data:`FLAGS`."""
+    seen: set[str] = set()
     for e in evidence:
-        flags = e.flags if isinstance(e, Evidence) else (e.get("flags") or ())
-        if INJECTION in flags:
-            return True
-    return False
+        seen.update(e.flags if isinstance(e, Evidence) else (e.get("flags") or ()))
+    return [f for f in FLAGS if f in seen]
 
 
 def untrusted(evidence: Iterable[Evidence | Mapping[str, Any]]) -> bool:
@@ -106,4 +118,4 @@ def snippet(text: str, query: str = "", width: int = 280) -> str:
     return ("…" if pos else "") + cut + "…"
 
 
-__all__ = ["INJECTION", "Evidence", "flagged", "snippet", "untrusted"]
+__all__ = ["FLAGS", "FLAG_LABELS", "FRAUD", "INJECTION", "Evidence", "flag_names", "flagged", "snippet", "untrusted"]

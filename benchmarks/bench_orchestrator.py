@@ -219,9 +219,11 @@ def short_drafts(max_new: int) -> list[Any]:
 
 
 def inbox_drafts() -> list[Any]:
-    """The triage agent's own reply requests for the first eight messages from outside in the demo inbox.
+    """The triage agent's own requests (:func:`~aios_kernel._agents._triage.reply_request`: the opening sentence of a
+    reply) for the first eight messages from outside in the demo inbox.
 
-    Each quotes up to 600 characters of its message: prompts of 180–280 tokens.
+    Each quotes up to 400 characters of its message through ``spotlight()`` (every space a marker, a fenced block
+    and a preamble), as the agent does: long prompts against answers of a few words.
     """
     import tomllib
 

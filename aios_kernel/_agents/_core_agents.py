@@ -104,8 +104,13 @@ def _render(kind: str, item: dict[str, Any]) -> tuple[dict[str, Any], str]:
         return _email_payload(item)
     if kind == "quarantine":
         payload = {"email_id": item["email_id"], "from": item.get("to"), "subject": item.get("subject"),
-                   "flags": item.get("flags", []), "reason": item.get("reason", "")}
-        return payload, f"Suspicious message from {item.get('to')}: “{item.get('subject')}” (quarantine it?)"
+                   "flags": item.get("flags", []), "reason": item.get("reason", ""), "reasons": item.get("reasons", [])}
+        what = "Possible payment fraud" if "possible_fraud" in payload["flags"] else "Suspicious message"
+        return payload, f"{what} from {item.get('to')}: “{item.get('subject')}” (quarantine it?)"
+    if kind == "triage_question":
+        payload = {"email_id": item["email_id"], "from": item.get("to"), "subject": item.get("subject"),
+                   "question": item.get("question", ""), "decision": "reply"}
+        return payload, f"Does “{item.get('subject')}” from {item.get('to')} need a reply?"
     if kind == "invoice":
         payload = {k: item[k] for k in ("number", "client", "client_id", "project", "period", "lines", "total", "currency",
                                         "due_date", "to", "document") if k in item}
@@ -119,8 +124,8 @@ def _render(kind: str, item: dict[str, Any]) -> tuple[dict[str, Any], str]:
         return payload, f"Publish the weekly post “{payload['title']}”"
     from .._errors import ValidationError
 
-    raise ValidationError(f"the executor cannot render {kind!r}; kinds: email, quarantine, invoice, invoice_email, post",
-                          field="kind")
+    raise ValidationError(f"the executor cannot render {kind!r}; kinds: email, quarantine, triage_question, invoice, "
+                          "invoice_email, post", field="kind")
 
 
 class Executor(Agent):
@@ -135,6 +140,11 @@ class Executor(Agent):
         payload, title = _render(kind, item)
         evidence = [Evidence.from_json(e) for e in item.get("evidence", [])]
         conf = float(item.get("confidence", 1.0) or 1.0)
-        return AgentResult({"payload": payload, "title": title, "flagged": bool(item.get("flagged")),
-                            "drafted_by": item.get("drafted_by") or item.get("tier")},
-                           evidence=evidence, confidence=conf, note=title)
+        out = {"payload": payload, "title": title, "flagged": bool(item.get("flagged")),
+               "drafted_by": item.get("drafted_by") or item.get("tier"), "flags": list(item.get("flags") or [])}
+        if kind == "triage_question":  # a cheap question instead of a draft: every answer is recorded as the decision
+            out["options"] = [{"id": choice, "label": label, "payload": {**payload, "decision": choice}}
+                              for choice, label in (("reply", "It needs a reply: draft one in the next triage run"),
+                                                    ("file", "File it: no reply needed"),
+                                                    ("ignore", "Ignore it"))]
+        return AgentResult(out, evidence=evidence, confidence=conf, note=title)

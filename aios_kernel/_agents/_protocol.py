@@ -112,6 +112,10 @@ class RunHistory(Protocol):
         """Outputs of ``step`` in the main task of other live, succeeded runs of ``workflow``."""
         ...
 
+    def item_outputs(self, run_id: str, workflow: str, prefix: str, step: str) -> dict[str, list[dict[str, Any]]]:
+        """Per item key, outputs of ``step`` that succeeded in ``prefix:KEY`` tasks of other live runs, oldest first."""
+        ...
+
 
 @dataclass(frozen=True)
 class AgentEnv:
@@ -191,6 +195,11 @@ class AgentContext:
     def earlier_outputs(self, workflow: str, step: str) -> list[dict[str, Any]]:
         """What ``step`` output in other succeeded runs of ``workflow`` (this run and its source left out)."""
         return self.env.history.earlier_outputs(self.run_id, workflow, step)
+
+    def item_outputs(self, workflow: str, prefix: str, step: str) -> dict[str, list[dict[str, Any]]]:
+        """What ``step`` of the fan-out items ``prefix:KEY`` output in other runs of ``workflow`` (a decision taken on
+        an approval, say), per key, oldest first; this run and its source left out."""
+        return self.env.history.item_outputs(self.run_id, workflow, prefix, step)
 
 
 _REGISTRY: dict[str, Agent] = {}

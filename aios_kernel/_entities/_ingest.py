@@ -27,6 +27,7 @@ from .._store import Store
 from .._values import printable
 from . import _records
 from ._reconcile import client_keys, email_domain, group, normalise_name
+from ._mail import judge_sender
 from ._sources import Email, check_date, file_hash, parse_email, read_csv, read_email, read_note, read_text, read_toml
 
 if TYPE_CHECKING:
@@ -298,8 +299,12 @@ def _write_email(msg: Email, source: str, source_hash: str, write: Callable[[str
     if blobs is not None:
         for data in msg.contents.values():
             blobs.put(data)
-    counterpart = msg.sender if not msg.sender.endswith(own_domain) else (msg.to[0] if msg.to else "")
+    own = msg.sender.endswith(own_domain)
+    counterpart = msg.sender if not own else (msg.to[0] if msg.to else "")
     client_id = resolver.client(msg.sender_name, counterpart)
+    if msg.mail is not None:  # fraud weighs more from an address no contact or client domain vouches for
+        judge_sender(msg.mail, sender=msg.sender, subject=msg.subject,
+                     known_sender=own or resolver.client("", msg.sender) is not None)
     artifact_id = stable_id("ar", msg.message_id)
     write("artifacts", {
         "id": artifact_id, "kind": "email", "title": msg.subject or "(no subject)", "date": msg.date,

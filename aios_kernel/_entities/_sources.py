@@ -28,23 +28,12 @@ from typing import Any
 
 from .. import _values
 from .._errors import ConfigError, IngestError, ValidationError
-from .._evidence import INJECTION
 from .._ids import iso
 from .._limits import LIMITS, Limits
 from .._values import clean, printable
 from ._attachments import Attachment, attachments
 from ._dsn import delivery_report
-
-INJECTION_PATTERNS = [
-    re.compile(p, re.I)
-    for p in (
-        r"ignore (all |any )?(the )?(previous|prior|above) (instructions|prompts?)",
-        r"disregard (all |any )?(previous|prior|your) (instructions|rules)",
-        r"\b(system|admin) (note|message|prompt|override)\b.{0,40}\b(assistant|ai|model|agent)\b",
-        r"you are now (in )?[a-z ]{0,20}mode",
-        r"forward (all|every) .{0,60}(invoices?|passwords?|bank|credentials)",
-    )
-]
+from ._mail import Mail, read_body
 
 
 NOTE_KINDS = ("note", "meeting", "document")
@@ -207,6 +196,8 @@ class Email:
     """The bytes of each attachment kept, by SHA-256 (to be stored; never in a record)."""
     delivery: dict[str, Any] | None = None
     """What a delivery status notification reports about a message we sent (:mod:`._dsn`)."""
+    mail: Mail | None = field(default=None, repr=False, compare=False)
+    """What ingest found in the body (see :mod:`._mail`)."""
 
     @property
     def thread_id(self) -> str:
@@ -218,6 +209,7 @@ class Email:
             "to": self.to, "in_reply_to": self.in_reply_to, "references": self.references, "flags": self.flags,
             "untrusted": True, **({"attachments": [a.to_json() for a in self.attachments]} if self.attachments else {}),
             **({"delivery": self.delivery} if self.delivery else {}),
+            **({"inbound": self.mail.inbound} if self.mail is not None else {}),
         }
 
 
@@ -261,15 +253,19 @@ def parse_email(raw: bytes, name: str, path: Path, limits: Limits = LIMITS) -> E
     if len(subject) > limits.max_title_chars:
         raise IngestError(f"{name}: the subject has {len(subject):,} characters, more than the limit of "
                           f"{limits.max_title_chars:,}; it was not ingested", path=path)
-    body = _body(msg, name, path, limits).strip()
+    part = _text_part(msg, name, path, limits)
+    mail = read_body(msg, part=part, sender=sender.lower(), subject=subject)  # canonical text and findings, once
+    body = clean(mail.body).strip()
+    if len(body) > limits.max_body_chars:
+        raise IngestError(f"{name}: its text has {len(body):,} characters, more than the limit of "
+                          f"{limits.max_body_chars:,}; it was not ingested", path=path)
     refs = headers.get("References").split()
     in_reply_to = headers.get("In-Reply-To").strip() or None
     to = [clean(addr) for _, addr in getaddresses(headers.get_all("To")) if addr]
-    flags = [INJECTION] if any(p.search(body) for p in INJECTION_PATTERNS) else []
     found = attachments(msg, _decode_header, limits)
     return Email(path, message_id, subject, sender_name.strip(), sender.lower(), to, date or "", in_reply_to, refs, body,
-                 flags, [a for a, _ in found], {a.sha256: data for a, data in found if data is not None},
-                 delivery_report(msg))
+                 mail.flags, [a for a, _ in found], {a.sha256: data for a, data in found if data is not None},
+                 delivery_report(msg), mail)
 
 
 def _header_block_end(raw: bytes) -> int:
@@ -323,9 +319,10 @@ def _decode_header(value: Any) -> str:
     return clean(text)
 
 
-def _body(msg: Message, name: str, path: Path, limits: Limits) -> str:
-    """The message's text: its first plain-text part, else its first HTML part (attachments and attached messages
-    not searched), found without recursion; nesting and part sizes are checked on the way."""
+def _text_part(msg: Message, name: str, path: Path, limits: Limits) -> Message | None:
+    """The part a person reads: the first HTML part (hidden text only exists there), else the first plain-text
+    one (attachments and attached messages not searched), found without recursion; nesting, part sizes and the
+    charset's name are checked on the way (a charset that lies about the bytes is read anyway, see :mod:`._mail`)."""
     best: dict[str, Message] = {}
     stack: list[tuple[Message, int, bool]] = [(msg, 0, True)]
     while stack:
@@ -348,21 +345,13 @@ def _body(msg: Message, name: str, path: Path, limits: Limits) -> str:
             raise IngestError(f"{name}: its text part has {len(payload):,} bytes, more than the limit of "
                               f"{limits.max_attachment_bytes:,}; it was not ingested", path=path)
         best.setdefault(subtype, part)
-    part = best.get("plain") or best.get("html")
+    part = best.get("html") or best.get("plain")
     if part is None:
-        return ""
+        return None
     charset = part.get_content_charset() or "utf-8"
     try:
         codecs.lookup(charset)
     except LookupError:
         raise IngestError(f"{name}: its text is in the character set {printable(charset)[:40]!r}, which is not known; "
                           "re-export the message as UTF-8", path=path) from None
-    try:
-        text = (part.get_payload(decode=True) or b"").decode(charset, errors="replace")
-    except (UnicodeError, LookupError, ValueError) as exc:
-        raise IngestError(f"{name}: its text does not decode as {printable(charset)[:40]} ({type(exc).__name__}); "
-                          "re-export the message as UTF-8", path=path) from None
-    if len(text) > limits.max_body_chars:
-        raise IngestError(f"{name}: its text has {len(text):,} characters, more than the limit of "
-                          f"{limits.max_body_chars:,}; it was not ingested", path=path)
-    return clean(text)
+    return part

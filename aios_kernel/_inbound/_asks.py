@@ -47,6 +47,7 @@ def asks(canonical: Canonical) -> Ask:
     weights: list[float] = []
     reasons: list[str] = []
     settles = False
+    addressed = 0
     for seg in segments(text):
         s = seg.text
         if len(s) > 600:
@@ -54,7 +55,9 @@ def asks(canonical: Canonical) -> Ask:
         is_question = s.rstrip(" )\"'”»").endswith("?")
         is_request = bool(_REQUEST.match(s))
         if is_question or is_request:
-            w = 0.9 if (_YOU.search(s) or is_request) else 0.6
+            direct = bool(_YOU.search(s) or is_request)
+            addressed += direct
+            w = 0.9 if direct else 0.6
             if bulk:
                 w *= 0.4  # teasers and footers of bulk mail ask nobody in particular
             questions.append(s)
@@ -74,4 +77,4 @@ def asks(canonical: Canonical) -> Ask:
     elif not questions:
         reasons.insert(0, "no question or request to the reader")
     conf = p_ask if expects else 1 - p_ask
-    return Ask(expects, round(conf, 3), tuple(questions), settles, tuple(reasons))
+    return Ask(expects, round(conf, 3), tuple(questions), settles, tuple(reasons), addressed)

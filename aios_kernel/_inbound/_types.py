@@ -197,3 +197,6 @@ class Ask:
     """The sentences that ask something of the reader."""
     settles: bool = False
     reasons: tuple[str, ...] = ()
+    addressed: int = 0
+    """How many of ``questions`` are put to the reader: in the second person or as a request ("could you ..."),
+    not a question in the air ("maybe a small arrow instead?")."""

@@ -9,6 +9,15 @@ plus the artifact's own meta (an e-mail's ``from``, ``thread_id``, ``flags``,
 ``untrusted``), event time = the artifact's date, episode = the e-mail
 thread or the artifact, so neighbouring passages expand each other.
 
+An e-mail that ingest recognised as automated (a receipt, a card or bank
+notice, a booking, a newsletter) also gives one ``fact`` memory in the
+long-term tier: what it says that matters (an amount charged, the merchant, a
+booking reference, a date) as one sentence, with the facts in meta
+(``facts``, ``automated``) and the same provenance (``source_ref``
+``artifact:<id>``), so "what did Mixpanel charge in February?" is answered
+from memory while the notice itself is only filed. The e-mail's inbound
+findings stay on the artifact; passages carry its flags and its automated kind.
+
 Idempotent: an unchanged artifact writes nothing (content hashes); a changed
 passage becomes a new version of its memory (reason "source changed"); a
 passage that no longer exists is forgotten. Templates are not memories.
@@ -27,6 +36,8 @@ if TYPE_CHECKING:
     from ._api import Memory
 
 PASSAGE_CHARS = 1000
+FACT_CHUNK = -1
+"""The chunk number of an automated e-mail's fact memory (passages count from 0)."""
 TIER_OF_KIND = {"document": "long-term"}
 SKIP_KINDS = {"template"}
 ACTOR = "ingest"
@@ -73,8 +84,35 @@ def passages(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
     return out
 
 
+def fact_text(facts: list[dict[str, Any]], kind: str, *, title: str, sender: str, date: str) -> str:
+    """One sentence for the facts of an automated e-mail: what, from whom, when, how much, which reference."""
+    merchant = next((f["name"] for f in facts if f.get("type") == "merchant"), "")
+    parts = [f"{kind.capitalize()} from {merchant or sender or 'an automated sender'}"
+             + (f" ({sender})" if merchant and sender and sender not in merchant else "")
+             + (f", {date[:10]}" if date else "") + f": {title}."]
+    for f in facts:
+        t = f.get("type")
+        if t == "amount":
+            role = f.get("role")
+            parts.append(f"Amount{' ' + role if role and role != 'mentioned' else ''}: {f['amount']} {f['currency']}.")
+        elif t == "reference":
+            parts.append(f"Reference: {f['value']}.")
+        elif t == "date":
+            parts.append(f"Date: {f.get('date') or f.get('text')}.")
+        elif t == "event":
+            what = ", ".join(f"{k} {v}" for k, v in f.items() if k != "type")
+            parts.append(f"Calendar entry: {what}.")
+        elif t == "title" and kind == "newsletter":
+            parts.append(f"Issue: {f['value']}.")
+    return " ".join(parts)
+
+
 def items_for(artifact: dict[str, Any]) -> list[dict[str, Any]]:
     meta = dict(artifact.get("meta") or {})
+    inbound = meta.pop("inbound", None) or {}  # the findings stay on the artifact: memory keeps flags and the kind
+    auto = inbound.get("automated") or None
+    if auto:
+        meta["automated"] = auto.get("kind")
     kind = artifact["kind"]
     head = artifact["title"]
     if kind == "email":
@@ -88,6 +126,15 @@ def items_for(artifact: dict[str, Any]) -> list[dict[str, Any]]:
                     "source": "email" if kind == "email" else "file", "source_ref": f"artifact:{artifact['id']}",
                     "event_time": artifact.get("date") or None, "client": artifact.get("client_id"),
                     "project": artifact.get("project_id"), "episode": str(episode)})
+    facts = inbound.get("facts") or []
+    if kind == "email" and auto and facts:
+        sender = meta.get("from") or ""
+        text = fact_text(facts, str(auto.get("kind")), title=artifact["title"], sender=sender, date=artifact.get("date") or "")
+        m = dict(meta, artifact_id=artifact["id"], title=artifact["title"], chunk=FACT_CHUNK, path=artifact.get("source_path"),
+                 facts=facts, confidence=auto.get("confidence"))
+        out.append({"text": text, "tier": "long-term", "kind": "fact", "meta": m, "source": "email",
+                    "source_ref": f"artifact:{artifact['id']}", "event_time": artifact.get("date") or None,
+                    "client": artifact.get("client_id"), "project": artifact.get("project_id"), "episode": str(episode)})
     return out
 
 
@@ -135,8 +182,8 @@ def ingest_artifacts(memory: Memory, *, progress: bool | None = None, only: list
                           MemoryWarning, stacklevel=3)
             report.skipped.append(art["id"])
             continue
-        for i, item in enumerate(items):
-            old = have.pop(i, None)
+        for item in items:
+            old = have.pop(int(item["meta"]["chunk"]), None)
             if old is None:
                 new_items.append(item)
             elif old[1] == item["text"]:

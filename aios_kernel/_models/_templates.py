@@ -17,10 +17,12 @@ from typing import Any
 from .._errors import ValidationError
 
 BUILTIN = {
-    "reply_ack": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\nThank you for your message.\n\n{summary}\n\n"
-                 "I'll come back to you by {due_date}.\n\nBest regards,\n{owner}\n",
-    "reply_schedule": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\nHappy to find a time. Options:\n\n{proposed_times}\n\n"
-                      "Best regards,\n{owner}\n",
+    "reply_ack": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n"
+                 "I'll come back to you with a full answer by {due_date}.\n\nBest regards,\n{owner}\n",
+    "reply_answer": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n{answer}\n\n{holding}\n\nBest regards,\n"
+                    "{owner}\n",
+    "reply_schedule": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n{answer}\n\nAny of these would "
+                      "work on my side ({time_zone}):\n\n{proposed_times}\n\n{holding}\n\nBest regards,\n{owner}\n",
     "reply_invoice": "Subject: Invoice {invoice_number} – {period}\n\nHi {contact_first_name},\n\nPlease find invoice "
                      "{invoice_number} for {period} attached.\n\nTotal: {total} {currency}\nDue date: {due_date}\n\n"
                      "Best regards,\n{owner}\n",

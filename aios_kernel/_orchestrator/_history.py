@@ -37,3 +37,14 @@ class History:
             " WHERE r.workflow=? AND r.mode='live' AND r.id NOT IN (?, ?) AND q.name='main'"
             " AND q.status='succeeded' AND s.name=? AND s.phase='do'", (workflow, *self._excluded(run_id), step))
         return [_json.loads(r[0]) or {} for r in rows]
+
+    def item_outputs(self, run_id: str, workflow: str, prefix: str, step: str) -> dict[str, list[dict[str, Any]]]:
+        """Per key, outputs of ``step`` that succeeded in ``prefix:KEY`` tasks of other live runs of ``workflow``, oldest first."""
+        rows = self.store.query(
+            "SELECT q.name, s.outputs FROM steps s JOIN queue q ON q.id = s.task_id JOIN runs r ON r.id = q.run_id"
+            " WHERE r.workflow=? AND r.mode='live' AND r.id NOT IN (?, ?) AND q.name LIKE ? AND s.name=? AND s.phase='do'"
+            " AND s.status='succeeded' ORDER BY s.event_seq", (workflow, *self._excluded(run_id), f"{prefix}:%", step))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r[0].split(":", 1)[1], []).append(_json.loads(r[1]) or {})
+        return out

@@ -15,12 +15,15 @@ DATE = r"\d{4}-\d{2}-\d{2}"
 WEEK = r"\d{4}-W\d{2}"
 
 INBOX_TRIAGE = Workflow(
-    "inbox_triage", "Triage the inbox: classify, find the client, draft replies for review",
+    "inbox_triage", "Triage the inbox: file automated and settled mail, quarantine flagged mail, draft the replies "
+                    "that are needed, ask when unsure",
     intents=("triage the inbox", "answer emails", "reply to mail", "check my inbox", "emails waiting", "inbox", "emails",
              "mail", "triage", "replies"),
     params={
         "since": Param(str, "", "YYYY-MM-DD (only messages from then on)", pattern=DATE),
         "limit": Param(int, 50, "most messages handled per run", min=1, max=500),
+        "now": Param(str, "", "YYYY-MM-DD or YYYY-MM-DDTHH:MM taken as now for proposed times (default: the newest "
+                              "record's date, end of the working day)", pattern=DATE + r"(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"),
     },
     steps=[
         # the new mail first (IMAP, or the workspace's Maildir): the triage reads what the sync brought in
@@ -32,13 +35,15 @@ INBOX_TRIAGE = Workflow(
              inputs={"items": "$inbox.emails", "query": "subject", "scope": "client_id", "k": 3}),
         Step("drafts", agent="triage.draft_reply",
              inputs={"emails": "$inbox.emails", "labels": "$classify.labels", "clients": "$clients.clients",
-                     "evidence": "$context.evidence"}),
+                     "evidence": "$context.evidence", "now": "$params.now"}),
     ],
     foreach=ForEach("reply", items="$drafts.replies", key="email_id", steps=[
         Step("send", agent="executor", action="send_email", connector="email", when="$item.needs_reply",
              inputs={"item": "$item", "kind": "email"}),
         Step("quarantine", agent="executor", action="quarantine_email", when="$item.flagged", approval="review",
              inputs={"item": "$item", "kind": "quarantine"}),
+        Step("ask", agent="executor", action="triage_decision", when="$item.ask", approval="options",
+             inputs={"item": "$item", "kind": "triage_question"}),
     ]),
 )
 

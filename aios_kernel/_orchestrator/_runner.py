@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _agents
 from .._errors import LeaseLostError, OutcomeUnknown, StateError, WorkflowError
-from .._evidence import flagged
+from .._evidence import flag_names, flagged
 from .._ids import iso, iso_at, new_id
 from .._store import Store, _json
 from . import _retry
@@ -298,7 +298,8 @@ class TaskRunner:
         if step.covered_by and (t.scope.get(step.covered_by) or {}).get("approved_by"):
             covered = step.covered_by
         decision = self.policy.decide(step.action or "", confidence=result.confidence, untrusted=untrusted,
-                                      forced=step.approval, covered_by=covered)
+                                      forced=step.approval, covered_by=covered,
+                                      flags=tuple(flag_names(evidence)) or tuple(out.get("flags") or ()))
         why = {"agent": agent.ident, "confidence": round(result.confidence, 3), "policy": decision.to_json(),
                "note": result.note, "key": key, "connector": step.connector, "drafted_by": out.get("drafted_by")}
         common = dict(run_id=t.run_id, task_id=t.id, step=step.name, parent_span=span_id)

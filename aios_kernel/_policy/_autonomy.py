@@ -6,8 +6,8 @@ Some things are decided here whatever the config says:
 
 - money, legal and publishing actions are always reviewed;
 - work below ``min_confidence`` goes to review;
-- an action whose evidence includes untrusted content flagged as a prompt
-  injection is never automatic.
+- an action whose evidence includes untrusted content flagged at ingest (a
+  prompt injection, possible payment fraud) is never automatic.
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ class Decision:
 
 
 def decide(config: Any, action: str, *, confidence: float = 1.0, untrusted: bool = False, forced: str | None = None,
-           covered_by: str | None = None) -> Decision:
-    """The autonomy for ``action`` given the config and the facts of this instance."""
+           covered_by: str | None = None, flags: tuple[str, ...] = ()) -> Decision:
+    """The autonomy for ``action`` given the config and the facts of this instance.
+
+    ``untrusted`` says the evidence holds flagged outside content; ``flags`` names the flags, for the reason.
+    """
     actions = config.get("policies.actions") or {}
     configured = actions.get(action, config.get("policies.default", "review"))
     rule = f"[policies.actions] {action} = {configured!r}" if action in actions else f"[policies] default = {configured!r}"
@@ -75,5 +78,9 @@ def decide(config: Any, action: str, *, confidence: float = 1.0, untrusted: bool
     if untrusted:
         if mode == "auto":
             mode = "review"
-        reasons.append("its evidence includes untrusted content flagged as a prompt injection: never automatic")
+        from .._evidence import FLAG_LABELS, INJECTION
+
+        named = ", ".join(FLAG_LABELS.get(f, f) for f in (flags or (INJECTION,)))
+        reasons.append(f"its evidence includes untrusted content flagged as {'a ' if len(flags) <= 1 else ''}{named}: "
+                       "never automatic")
     return Decision(mode, reasons, rule)

@@ -21,9 +21,10 @@ class Policy:
         self.config = config
 
     def decide(self, action: str, *, confidence: float = 1.0, untrusted: bool = False, forced: str | None = None,
-               covered_by: str | None = None) -> Decision:
+               covered_by: str | None = None, flags: tuple[str, ...] = ()) -> Decision:
         """Automatic, reviewed, or options to choose from, and why (see :func:`~aios_kernel._policy.decide`)."""
-        return decide(self.config, action, confidence=confidence, untrusted=untrusted, forced=forced, covered_by=covered_by)
+        return decide(self.config, action, confidence=confidence, untrusted=untrusted, forced=forced, covered_by=covered_by,
+                      flags=flags)
 
     def breaches(self, store: Store, *, run_id: str, workflow: str, allowance: dict[str, Any]) -> list[Breach]:
         """The budgets this run has reached, given the allowance "continue" decisions granted it."""

@@ -47,7 +47,10 @@ SCHEMA: dict[str, Any] = {
         "name": _s(str, "AIOS workspace", "shown in titles and summaries"),
         "owner": _s(str, "", "the operator's name, used in signatures"),
         "email": _s(str, "", "the operator's address, used as From"),
-        "timezone": _s(str, "UTC", "IANA zone for dates in reports"),
+        "timezone": _s(str, "UTC", "IANA zone for dates in reports and for the times replies propose"),
+        "working_hours": _s(str, "09:00-17:00", "the owner's working hours (\"HH:MM-HH:MM\"): replies propose meetings only "
+                                                "inside them"),
+        "working_days": _s((str, list), "Mon-Fri", "the owner's working days (\"Mon-Fri\", \"Mon,Tue,Thu\" or a list)"),
         "currency": _s(str, "EUR", "currency of invoices and costs"),
         "data_dir": _s(str, "", "folder the workspace was seeded from (for re-ingest)"),
     },

@@ -33,6 +33,9 @@ name = {name}
 owner = {owner}
 email = {email}
 timezone = {timezone}
+# When replies may propose meetings: times in this zone, on these days, within these hours.
+working_hours = {working_hours}
+working_days = {working_days}
 currency = {currency}
 data_dir = {data_dir}
 
@@ -185,7 +188,8 @@ def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePa
         folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         private(folder)
     if not paths.config.exists():
-        values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": ""}
+        values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": "",
+                  "working_hours": "09:00-17:00", "working_days": "Mon-Fri"}
         values.update(settings or {})
         text = DEFAULT_TOML.format(**{k: _toml_string(str(v)) for k, v in values.items()})
         Config(_parse(text))  # never write a file we could not read back

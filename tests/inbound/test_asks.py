@@ -52,3 +52,13 @@ def test_only_the_newest_message_counts() -> None:
 ], ids=["newsletter-teaser", "no-reply-notice", "plain-update"])
 def test_updates_and_bulk_mail_do_not_expect_a_reply(text: str) -> None:
     assert not asks(canonicalise(text)).expects_reply
+
+
+@pytest.mark.parametrize(("text", "addressed"), [
+    ("Could you send the October invoice? And would you add the PO number?", 2),
+    ("Maybe a small upload arrow instead? Or would that bring back the old habits?", 0),
+    ("Does that change the price or the plan? Please let me know.", 1),
+], ids=["two-requests", "questions-in-the-air", "one-of-two"])
+def test_addressed_counts_the_questions_put_to_the_reader(text: str, addressed: int) -> None:
+    a = asks(canonicalise(text))
+    assert a.expects_reply and a.addressed == addressed

@@ -46,7 +46,7 @@ def test_narrative_says_who_what_why_with_evidence(triaged):
     story = wb.narrative(run.id)
     text = str(story)
     assert "operator: started inbox_triage" in text
-    assert "triage.classify@1" in text and "policy: asks you" in text and "because" in text
+    assert "triage.classify@2" in text and "policy: asks you" in text and "because" in text
     assert any(line.evidence for line in story)
     assert "<ol" in story._repr_html_()
 

@@ -55,6 +55,9 @@ def test_one_card_per_pending_approval_with_what_why_evidence_cost(awb, close_wi
     quarantine = _first(w, "quarantine")
     assert quarantine["untrusted"] and quarantine["flagged"]
     assert any(e["untrusted"] and "prompt_injection" in e["flags"] for e in quarantine["evidence"])
+    # each flag shows why it was raised: the layer, the rule and the words
+    flagged_ev = next(e for e in quarantine["evidence"] if e["flags"])
+    assert "prompt injection (rules" in flagged_ev["why"] and "possible fraud (fraud)" in flagged_ev["why"]
     # a plain reply quotes outside content too, but nothing in it was flagged
     assert email["untrusted"] and not email["flagged"]
     json.dumps([w.items, w.decided, w.last_decision])  # what the front-end receives is plain JSON
