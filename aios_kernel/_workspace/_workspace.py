@@ -33,6 +33,9 @@ name = "{name}"
 owner = "{owner}"
 email = "{email}"
 timezone = "{timezone}"
+# When replies may propose meetings: times in this zone, on these days, within these hours.
+working_hours = "{working_hours}"
+working_days = "{working_days}"
 currency = "{currency}"
 data_dir = "{data_dir}"
 
@@ -72,6 +75,20 @@ path = "ledger.jsonl"
 # username = "maja@lindgren-advisory.com"
 # password = "secret:smtp"            # stored with: aios secrets set smtp
 # imap_host = "imap.example.org"      # copies of sent mail go to its Sent folder
+
+[connectors.calendar]
+# Events live in this iCalendar file until a CalDAV calendar is set:
+path = "calendar.ics"
+# url = "https://dav.example.org/calendars/maja/work/"
+# username = "maja"
+# password = "secret:caldav"          # stored with: aios secrets set caldav
+
+[connectors.site]
+# Posts are published as commits to the static site in this git repository (created on first use).
+path = "site"
+folder = "posts"
+# url = "https://cms.example.org/api/posts"   # also post each one to this endpoint
+# token = "secret:cms"
 
 [dask]
 # Empty: a local scheduler in this process. Set "tcp://127.0.0.1:8786" to use a cluster.
@@ -181,7 +198,8 @@ def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePa
         folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         private(folder)
     if not paths.config.exists():
-        values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": ""}
+        values = {"name": path.name, "owner": "", "email": "", "timezone": "UTC", "currency": "EUR", "data_dir": "",
+                  "working_hours": "09:00-17:00", "working_days": "Mon-Fri"}
         values.update(settings or {})
         text = DEFAULT_TOML.format(**{k: str(v).replace('"', '\\"') for k, v in values.items()})
         Config(_parse(text))  # never write a file we could not read back
