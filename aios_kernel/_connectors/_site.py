@@ -107,10 +107,18 @@ class SiteConnector(Connector):
         else:
             if self.git.tracked(rel):  # another post of that day and title: this one gets its own name
                 rel = alternative
+            existed = (self.path / rel).exists()
             self._write(rel, key, payload)
             message = (f"Publish: {payload['title']}\n\n{payload.get('channel') or 'site'} post {rel}\n\n"
                        f"{EFFECT}: {trailer_value(key)}\n")
-            sha = self.git.commit(rel, message)
+            try:
+                sha = self.git.commit(rel, message)
+            except ConnectorError:
+                # leave the tree as it was: a half-made publish must not block the next one
+                self.git.run("reset", "-q", "--", rel, check=False)
+                if not existed:
+                    (self.path / rel).unlink(missing_ok=True)
+                raise
             receipt = {"commit": sha, "path": rel, "branch": branch, "repo": str(self.path)}
         if self.url:
             receipt["remote"] = self._remote(key, {"action": "publish_post", "post": {**payload, "path": rel,
