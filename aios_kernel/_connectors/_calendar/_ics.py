@@ -27,7 +27,7 @@ from ._worktime import Busy
 
 PRODID = "-//AIOS Workbench//calendar//EN"
 MARK = "X-AIOS-EFFECTS"
-MAX_OCCURRENCES = 5_000
+MAX_OCCURRENCES = 2_000
 """Busy times one look at the calendar may produce; more means a runaway recurrence (e.g. every second)."""
 
 
@@ -47,7 +47,10 @@ def etag_of(event: Any) -> str:
 
 
 def marks(event: Any) -> list[str]:
-    return [t for t in str(event.get(MARK) or "").split(",") if t]
+    """The tags of the effects that made or changed ``event`` (space-separated: servers may re-escape commas)."""
+    value = event.get(MARK)
+    values = value if isinstance(value, list) else [value]
+    return [t for v in values if v for t in str(v).replace(",", " ").split()]
 
 
 def parse(data: bytes | str, *, where: str, connector: str) -> Any:
@@ -95,6 +98,8 @@ def busy(calendars: Iterable[Any], start: datetime, end: datetime, *, zone: Zone
 
     out: list[Busy] = []
     for cal in calendars:
+        for ev in cal.walk("VEVENT"):
+            _known_zones(ev, where=where, connector=connector)
         try:
             occurrences = recurring_ical_events.of(cal, components=["VEVENT"]).after(start)
             for n, occ in enumerate(occurrences):
@@ -142,18 +147,25 @@ def _all_day(prop: Any) -> bool:
     return isinstance(prop.dt, date) and not isinstance(prop.dt, datetime)
 
 
+def _known_zones(ev: Any, *, where: str, connector: str) -> None:
+    """Refuse an event whose times name a zone that could not be resolved (they were left without one)."""
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        prop = ev.get(name)
+        value = getattr(prop, "dt", None)
+        tzid = prop.params.get("TZID") if prop is not None else None
+        if isinstance(value, datetime) and value.tzinfo is None and tzid:
+            raise ConnectorError(
+                f"{where}: event {_name(ev)} is at {value:%Y-%m-%d %H:%M} in the time zone {tzid!r}, which is neither an "
+                "IANA zone nor defined in the calendar (VTIMEZONE), so when it is busy cannot be known; change its TZID "
+                "to an IANA zone such as Europe/Berlin (or add the VTIMEZONE), then try again", connector=connector)
+
+
 def _aware(prop: Any, ev: Any, *, zone: ZoneInfo, where: str, connector: str) -> datetime:
     value = prop.dt
     if not isinstance(value, datetime):  # a date: the whole day in the owner's zone
         return datetime.combine(value, time(0), tzinfo=zone).astimezone(timezone.utc)
     if value.tzinfo is None:
-        tzid = prop.params.get("TZID")
-        if tzid:
-            raise ConnectorError(
-                f"{where}: event {_name(ev)} is at {value:%Y-%m-%d %H:%M} in the time zone {tzid!r}, which is neither an "
-                "IANA zone nor defined in the calendar (VTIMEZONE), so when it is busy cannot be known; change its TZID "
-                "to an IANA zone such as Europe/Berlin (or add the VTIMEZONE), then try again", connector=connector)
-        value = value.replace(tzinfo=zone)  # a floating time: the owner's wall clock
+        value = value.replace(tzinfo=zone)  # a floating time (zones were checked before): the owner's wall clock
     return value.astimezone(timezone.utc)
 
 
@@ -229,7 +241,7 @@ def moved(event: Any, key: str, start: datetime, end: datetime) -> Any:
     event.add("DTSTAMP", now)
     event.add("LAST-MODIFIED", now)
     event.add("SEQUENCE", sequence + 1)
-    event.add(MARK, ",".join([*tags, tag(key)]))
+    event.add(MARK, " ".join([*tags, tag(key)]))
     return event
 
 
