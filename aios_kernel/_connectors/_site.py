@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from .._errors import ConnectorError, ValidationError
+from .._errors import ConnectorError, OutcomeUnknown, ValidationError
 from ._actions import Action, Field
 from ._base import Connector, ConnectorEnv
 from ._git import EFFECT, UNDOES, Git, trailer_value
@@ -201,11 +201,14 @@ class SiteConnector(Connector):
         try:
             answer = request("POST", self.url, connector=self.name, key=key, timeout_s=self.timeout_s, token=self.token,
                              body=body, action=str(body["action"]))
+            data = read(answer, connector=self.name, url=self.url, what=f"{body['action']} ({key})")
         except ConnectorError as exc:
-            # the commit is made; the endpoint honours Idempotency-Key, so the retry sends the same call again
-            raise ConnectorError(f"{exc}; the commit is made, the endpoint is sent the post again on the retry",
-                                 connector=self.name, transient=True) from None
-        data = read(answer, connector=self.name, url=self.url, what=f"{body['action']} ({key})")
+            # the commit is made (and found again by its key); the endpoint honours Idempotency-Key, so sending the
+            # same call again is safe: an unanswered one is retried like a refused-for-now one
+            again = exc.transient or isinstance(exc, OutcomeUnknown)
+            raise ConnectorError(f"{exc}; the commit is made" + (", the endpoint is sent the post again on the retry"
+                                                                  if again else ""),
+                                 connector=self.name, transient=again, retry_after=exc.retry_after) from None
         self.env.journal.mark(key, "remote", shown(self.url))
         return {"endpoint": shown(self.url), "status": answer.status, "response": data if len(str(data)) < 2000 else {}}
 
