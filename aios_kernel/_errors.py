@@ -155,15 +155,18 @@ class ConnectorError(AiosError):
 
     ``retry_after`` (seconds) is the target's own word on when to try again
     (HTTP ``Retry-After``, an open circuit, an empty rate-limit bucket); the
-    retry waits at least that long.
+    retry waits at least that long. ``called`` is False when the call was
+    refused before the target was asked (an open circuit, an empty bucket):
+    nothing was sent, and nothing is charged.
     """
 
     def __init__(self, message: str, *, connector: str | None = None, transient: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, called: bool = True) -> None:
         super().__init__(message)
         self.connector = connector
         self.transient = transient
         self.retry_after = retry_after
+        self.called = called
 
 
 class OutcomeUnknown(ConnectorError):

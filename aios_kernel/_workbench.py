@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ._connectors import Connectors, SyncReport
+    from ._connectors._calendar import CalendarConnector
     from ._entities import IngestReport, Records
     from ._memory import Memory
     from ._models import Models
@@ -74,6 +75,10 @@ class Status:
 def _connector_line(c: dict[str, Any]) -> str:
     state = {"open": "PAUSED after failures", "half_open": "probing"}.get(c.get("state") or "", "ready")
     line = f"{state}, {c.get('calls', 0)} call(s) today, {c.get('failures', 0)} failed"
+    if c.get("rate_per_minute"):
+        line += f", {c.get('headroom')} call(s) may go now (limit {c['rate_per_minute']:g} a minute)"
+    if c.get("price_per_call"):
+        line += f", cost today {c.get('cost_today', 0):g}"
     if c.get("last_error"):
         line += f"; last error: {c['last_error'][:160]}"
     return line
@@ -248,6 +253,11 @@ class Workbench:
     def connectors(self) -> Connectors:
         """The connectors of this workspace: ``wb.connectors.frame()`` shows each one's target, breaker and calls today."""
         return self.orchestrator.connectors
+
+    @property
+    def calendar(self) -> CalendarConnector:
+        """The calendar (``[connectors.calendar]``): ``wb.calendar.free_slots(after, count, duration)``, ``busy``, ``event``."""
+        return self.connectors.calendar()
 
     @property
     def approvals(self) -> ApprovalBook:

@@ -2,7 +2,9 @@
 
 Numbers come from the observability layer's ``costs(store, by)`` and the
 policy layer's ``spent``/``limits`` (the same ones that pause a run at its
-budget), read through the widget's own connection. :func:`cost_figure` draws
+budget), read through the widget's own connection. Connector calls are counted
+beside model calls, with their price (``[connectors.NAME] price_per_call``);
+the budgets are the models' (a run pauses at its model spending). :func:`cost_figure` draws
 the same numbers with matplotlib, for executed notebooks and HTML reports
 where no widget state is live.
 """
@@ -25,7 +27,8 @@ RUN_STATUSES = ("pending", "running", "waiting_approval", "succeeded", "failed",
 
 def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
     """Everything the meter shows, as plain JSON."""
-    from aios_kernel._observability import costs
+    from aios_kernel._ids import utcnow
+    from aios_kernel._observability import connector_spending, costs
     from aios_kernel._policy import limits, spent
 
     per_run = {r["run"]: r for r in costs(reader, "run").to_dicts()}
@@ -34,10 +37,12 @@ def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
     for row in costs(reader, "workflow").to_dicts():
         workflows[row["workflow"]] = {"workflow": row["workflow"], "calls": row["calls"],
                                       "tokens": int(row["tokens_in"] or 0) + int(row["tokens_out"] or 0),
-                                      "seconds": float(row["cpu_s"] or 0), "money": float(row["cost"] or 0), "runs": 0}
+                                      "seconds": float(row["cpu_s"] or 0), "money": float(row["cost"] or 0), "runs": 0,
+                                      "connector_calls": int(row["connector_calls"] or 0),
+                                      "connector_money": float(row["connector_cost"] or 0)}
     for r in runs:
         w = workflows.setdefault(r["workflow"], {"workflow": r["workflow"], "calls": 0, "tokens": 0, "seconds": 0.0,
-                                                 "money": 0.0, "runs": 0})
+                                                 "money": 0.0, "runs": 0, "connector_calls": 0, "connector_money": 0.0})
         w["runs"] += 1
         c = per_run.get(r["id"])
         if c is not None:
@@ -51,8 +56,12 @@ def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
         w["max_share"] = max((w["max_run"][m] / lim[m] if lim[m] else 0.0) for m in MEASURES)
     day_limits = limits(config, "")["day"]
     days = [{"day": d["day"], "tokens": int(d["tokens_in"] or 0) + int(d["tokens_out"] or 0), "seconds": float(d["cpu_s"] or 0),
-             "money": float(d["cost"] or 0), "calls": d["calls"], "runs": d["runs"]} for d in costs(reader, "day").to_dicts()]
+             "money": float(d["cost"] or 0), "calls": d["calls"], "runs": d["runs"],
+             "connector_calls": int(d["connector_calls"] or 0), "connector_money": float(d["connector_cost"] or 0)}
+            for d in costs(reader, "day").to_dicts()]
     today = spent(reader).to_json()
+    calls_today, money_today = connector_spending(reader, day=utcnow().strftime("%Y-%m-%d"))
+    today["connector_calls"], today["connector_money"] = calls_today, round(money_today, 6)
     by_status = {s: 0 for s in RUN_STATUSES}
     for r in runs:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
@@ -60,7 +69,9 @@ def spending(reader: Any, config: Any, *, recent: int = 15) -> dict[str, Any]:
     for r in runs[:recent]:
         c = per_run.get(r["id"]) or {}
         latest.append({**r, "tokens": int(c.get("tokens_in") or 0) + int(c.get("tokens_out") or 0),
-                       "seconds": float(c.get("cpu_s") or 0), "money": float(c.get("cost") or 0)})
+                       "seconds": float(c.get("cpu_s") or 0), "money": float(c.get("cost") or 0),
+                       "connector_calls": int(c.get("connector_calls") or 0),
+                       "connector_money": float(c.get("connector_cost") or 0)})
     return jsonable({"by_workflow": sorted(workflows.values(), key=lambda w: w["workflow"]), "by_day": days,
                      "day_budget": day_limits, "today": today, "runs_by_status": by_status, "recent_runs": latest,
                      "total_runs": len(runs)})

@@ -89,6 +89,14 @@ def _bullets(text: str) -> str | None:
     return None if any(ln.lstrip().startswith(("-", "*", "•")) for ln in lines) else "no bullet points"
 
 
+def _event_payload(item: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A ``create_event`` payload: title, start and end (or duration_min), attendees, location, description."""
+    payload = {k: item[k] for k in ("title", "start", "end", "duration_min", "attendees", "location", "description")
+               if item.get(k) not in (None, "", [])}
+    who = f" with {', '.join(payload['attendees'])}" if payload.get("attendees") else ""
+    return payload, f"Put “{payload.get('title', '')}” in the calendar at {payload.get('start', '?')}{who}"
+
+
 def _email_payload(item: dict[str, Any]) -> tuple[dict[str, Any], str]:
     to = item.get("to") if isinstance(item.get("to"), list) else [item.get("to")]
     payload = {"to": [t for t in to if t], "subject": item.get("subject", ""), "body": item.get("body", "")}
@@ -100,6 +108,8 @@ def _email_payload(item: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 def _render(kind: str, item: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    if kind == "event":
+        return _event_payload(item)
     if kind == "email":
         return _email_payload(item)
     if kind == "quarantine":

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import ConfigError, ConnectorError, OutcomeUnknown, WorkflowError
 from ._actions import Action
-from ._guard import Guard, status
+from ._guard import Guard, headroom, status
 from ._journal import Journal
+
+if TYPE_CHECKING:
+    from ._calendar import CalendarConnector
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,10 @@ class Connector:
         detail = ", ".join(f"{k} {v}" for k, v in shown.items())
         return Learned(spec.fact, f"{action.replace('_', ' ')} via {self.describe()}: {spec.fact}" + (f" ({detail})" if detail else ""),
                        {k: v for k, v in shown.items()})
+
+    def check(self, action: str, payload: dict[str, Any]) -> None:
+        """Checks beyond the schema that need the connector's own knowledge (files it would attach ...); a
+        ValidationError names the field. Runs before an intent is recorded, so a bad payload never becomes one."""
 
     def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """What ``apply`` would do, done by nobody (a dry run)."""
@@ -202,9 +209,9 @@ class Connectors:
     def validate(self, name: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` checked against the action's schema (a ValidationError names the field)."""
         spec = self.action(name, action)
-        if spec is not None:
-            return spec.validate(payload, connector=name)
-        return Action(action).validate(payload, connector=name)  # a table of fields, at least
+        clean = (spec or Action(action)).validate(payload, connector=name)  # undeclared: a table of fields, at least
+        self.get(name).check(action, clean)
+        return clean
 
     def call(self, name: str, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply ``action`` for ``key`` through the breaker and the rate limit, counting the outcome."""
@@ -243,8 +250,23 @@ class Connectors:
 
     # -- looking at them ------------------------------------------------------------------------
 
+    def price(self, name: str) -> float:
+        """What one call of ``name`` costs (``[connectors.NAME] price_per_call``)."""
+        return float(self.settings(name).get("price_per_call", 0) or 0)
+
+    def calendar(self, name: str = "calendar") -> CalendarConnector:
+        """The calendar connector ``name``: its read API (``busy``, ``free_slots``, ``event``) for planning."""
+        from ._calendar import CalendarConnector
+
+        found = self.get(name)
+        if not isinstance(found, CalendarConnector):
+            raise WorkflowError(f"connector {name!r} is a {found.kind} connector, not a calendar; set "
+                                f"[connectors.{name}] kind = \"calendar\"", field=name)
+        return found
+
     def status(self) -> list[dict[str, Any]]:
-        """Every configured connector: kind, target, breaker state, today's calls, failures and last error."""
+        """Every configured connector: kind, target, breaker state, today's calls, failures, last error, the calls its
+        rate limit lets through now (``headroom``), the price of a call and today's cost."""
         names = self.names()
         state = status(self.store, names) if self.store is not None else {}
         out = []
@@ -255,9 +277,13 @@ class Connectors:
             except Exception as exc:  # noqa: BLE001  (a broken connector is shown, not raised, in a status view)
                 target = f"unusable: {exc}"
             row = {"connector": name, "kind": settings.get("kind") or name, "target": target,
-                   **{k: v for k, v in state.get(name, {}).items()}}
+                   **{k: v for k, v in state.get(name, {}).items() if k != "bucket_updated"}}
             rate = float(settings.get("rate_per_minute", 0) or 0)
             row["rate_per_minute"] = rate or None
+            row["headroom"] = headroom(settings, state.get(name, {}))
+            price = float(settings.get("price_per_call", 0) or 0)
+            row["price_per_call"] = price
+            row["cost_today"] = round(price * int(row.get("calls") or 0), 6)
             out.append(row)
         return out
 

@@ -52,11 +52,13 @@ class Guard:
                 if now < (row[1] or 0):
                     raise ConnectorError(
                         f"connector {self.name!r} is paused after {row[3]} failures in a row ({row[2]}); "
-                        f"it tries again in {row[1] - now:.0f}s", connector=self.name, transient=True, retry_after=row[1] - now)
+                        f"it tries again in {row[1] - now:.0f}s", connector=self.name, transient=True, retry_after=row[1] - now,
+                        called=False)
                 self._move(HALF_OPEN, failures=row[3], reason=f"probing after: {row[2]}")
             elif row is not None and row[0] == HALF_OPEN:
                 raise ConnectorError(f"connector {self.name!r} is being probed by another call; try again shortly",
-                                     connector=self.name, transient=True, retry_after=min(5.0, self.cooldown_s or 1.0))
+                                     connector=self.name, transient=True, retry_after=min(5.0, self.cooldown_s or 1.0),
+                                     called=False)
             for bucket, rate, burst in self._buckets(action):
                 self._take(conn, bucket, rate, burst, now)
 
@@ -76,7 +78,8 @@ class Guard:
         if tokens < 1.0:
             wait = (1.0 - tokens) * 60.0 / rate
             raise ConnectorError(f"connector {self.name!r}: rate limit of {rate:g} a minute reached ({bucket}); "
-                                 f"the next call may go in {wait:.1f}s", connector=self.name, transient=True, retry_after=wait)
+                                 f"the next call may go in {wait:.1f}s", connector=self.name, transient=True, retry_after=wait,
+                                 called=False)
         conn.execute("INSERT OR REPLACE INTO connector_buckets(bucket, tokens, updated) VALUES (?,?,?)",
                      (bucket, tokens - 1.0, now))
 
@@ -128,8 +131,19 @@ def status(store: Any, names: list[str]) -> dict[str, dict[str, Any]]:
     for r in store.query("SELECT name, calls, failures, last_error, last_error_at FROM connector_usage WHERE day=?", (day,)):
         if r[0] in out:
             out[r[0]].update(calls=r[1], failures=r[2], last_error=r[3], last_error_at=r[4])
-    for r in store.query("SELECT bucket, tokens FROM connector_buckets"):
-        name = r[0].split(".", 1)[0]
-        if name in out and "." not in r[0]:
-            out[name]["tokens"] = round(float(r[1]), 2)
+    for r in store.query("SELECT bucket, tokens, updated FROM connector_buckets"):
+        if r[0] in out:  # the connector's own bucket (an action's is NAME.ACTION)
+            out[r[0]].update(tokens=round(float(r[1]), 2), bucket_updated=float(r[2]))
     return out
+
+
+def headroom(settings: Mapping[str, Any], row: Mapping[str, Any], *, now: float | None = None) -> int | None:
+    """Calls the connector's rate limit lets through now (None: no limit), from its bucket as ``status`` read it."""
+    rate = float(settings.get("rate_per_minute", 0) or 0)
+    if rate <= 0:
+        return None
+    burst = float(settings.get("burst", 0) or 0) or max(1.0, rate / 6)
+    if row.get("bucket_updated") is None:
+        return int(burst)
+    now = time.time() if now is None else now
+    return int(min(burst, float(row["tokens"]) + max(0.0, now - float(row["bucket_updated"])) * rate / 60.0))

@@ -31,6 +31,11 @@ class Journal:
         """Stage -> when, for ``key``."""
         return {r[0]: r[1] for r in self.store.query("SELECT stage, at FROM connector_journal WHERE key=?", (key,))}
 
+    def detail(self, key: str, stage: str) -> str | None:
+        """What was noted with ``stage`` of ``key`` (None when the stage was not reached)."""
+        row = self.store.one("SELECT detail FROM connector_journal WHERE key=? AND stage=?", (key, stage))
+        return None if row is None else row[0]
+
     def forget(self, key: str) -> None:
         """Drop the marks of ``key`` (a resend the operator asked for starts from nothing)."""
         with self.store.atomic() as conn:

@@ -12,7 +12,7 @@ run.submitted/.rejected   the run's span
 run.status                its status; the end of the span when the run ends or waits
 task.*                    the task's span
 step.failed               an error span under the task
-effect.*                  a connector span
+effect.*                  a connector span, with the price of the call when it reached the target
 model.called              a model span with tokens, CPU-seconds and cost
 ========================  ==================================================
 """
@@ -161,11 +161,13 @@ def _effect_outcome(conn: sqlite3.Connection, event: Event) -> None:
         return
     i = _json.loads(intent[0])
     status = {"effect.applied": "ok", "effect.failed": "error", "effect.unknown": "unknown"}[event.type]
+    # ``called``: the call reached the connector's target (a reconciliation, an open circuit did not); ``cost`` its price
+    called = bool(p.get("called", not p.get("reconciled")))
     _span(conn, event, {"id": p["span_id"], "trace_id": i["run_id"], "parent_id": p.get("parent_span"), "kind": "connector",
                         "name": f"{i['connector']}.{i['action']}", "start_at": p.get("started_at"), "end_at": event.at,
-                        "status": status, "input_ref": f"outbox:{p['key']}",
-                        "attrs": {"key": p["key"], "reconciled": bool(p.get("reconciled")),
-                                  **({"error": p["error"]} if p.get("error") else {})}})
+                        "status": status, "input_ref": f"outbox:{p['key']}", "cost": float(p.get("cost") or 0.0),
+                        "attrs": {"key": p["key"], "connector": i["connector"], "reconciled": bool(p.get("reconciled")),
+                                  "called": called, **({"error": p["error"]} if p.get("error") else {})}})
 
 
 # -- model calls ---------------------------------------------------------------------------

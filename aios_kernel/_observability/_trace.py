@@ -72,6 +72,23 @@ def model_spending(store: Store, *, run_id: str | None = None, day: str | None =
     return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)
 
 
+CALLED = ("s.kind='connector' AND s.status != 'simulated' AND coalesce(json_extract(s.attrs, '$.called'),"
+          " NOT coalesce(json_extract(s.attrs, '$.reconciled'), 0))")
+"""Connector spans of calls that reached their target (not simulations, reconciliations or refusals by the breaker)."""
+
+
+def connector_spending(store: Store, *, run_id: str | None = None, day: str | None = None) -> tuple[int, float]:
+    """(calls, money) of connector calls in one run, on one UTC day (``YYYY-MM-DD``), or ever."""
+    if run_id is not None:
+        row = store.one(f"SELECT count(*), sum(s.cost) FROM spans s WHERE s.trace_id=? AND {CALLED}", (run_id,))
+    elif day is not None:
+        row = store.one(f"SELECT count(*), sum(s.cost) FROM spans s WHERE {CALLED} AND s.start_at >= ? AND s.start_at < ?",
+                        (day, f"{day}T99"))
+    else:
+        row = store.one(f"SELECT count(*), sum(s.cost) FROM spans s WHERE {CALLED}")
+    return int(row[0] or 0), float(row[1] or 0.0)
+
+
 def model_totals(store: Store) -> dict[str, Any]:
     """Every model call so far: calls, tokens, CPU-seconds, money, and calls per tier."""
     row = store.one("SELECT count(*), coalesce(sum(tokens_in + tokens_out), 0), coalesce(sum(cpu_s), 0),"
@@ -107,17 +124,30 @@ def trace(store: Store, run_id: str) -> pl.DataFrame:
 
 
 def costs(store: Store, by: str = "workflow") -> pl.DataFrame:
-    """Model spending summed ``by`` ``"workflow"``, ``"day"``, ``"run"``, ``"agent"`` or ``"tier"``."""
+    """Spending summed ``by`` ``"workflow"``, ``"day"``, ``"run"``, ``"agent"`` or ``"tier"``.
+
+    ``calls``, tokens, CPU-seconds and ``cost`` are the model calls'; ``connector_calls`` and
+    ``connector_cost`` the connector calls' that reached their target (``[connectors.NAME] price_per_call``).
+    """
     import polars as pl
 
     keys = {"workflow": "coalesce(r.name, '(outside runs)')", "day": "substr(s.start_at, 1, 10)", "run": "s.trace_id",
             "agent": "coalesce(s.agent, '(none)')", "tier": "s.tier"}
     if by not in keys:
         raise ValidationError(f"costs(by=...) must be one of {', '.join(keys)}, got {by!r}", field="by")
-    rows = store.query(
+    rows = {r[0]: dict(r) for r in store.query(
         f"SELECT {keys[by]} AS {by}, count(*) AS calls, sum(s.tokens_in) AS tokens_in, sum(s.tokens_out) AS tokens_out,"
         " sum(s.cpu_s) AS cpu_s, sum(s.cost) AS cost, count(DISTINCT s.trace_id) AS runs"
-        f" FROM spans s LEFT JOIN spans r ON r.id = s.trace_id AND r.kind='run' WHERE s.kind='model' GROUP BY 1 ORDER BY 1")
+        f" FROM spans s LEFT JOIN spans r ON r.id = s.trace_id AND r.kind='run' WHERE s.kind='model' GROUP BY 1")}
+    if by != "tier":  # connector calls have no tier
+        for r in store.query(
+                f"SELECT {keys[by]} AS {by}, count(*), sum(s.cost), count(DISTINCT s.trace_id)"
+                f" FROM spans s LEFT JOIN spans r ON r.id = s.trace_id AND r.kind='run' WHERE {CALLED} GROUP BY 1"):
+            row = rows.setdefault(r[0], {by: r[0], "calls": 0, "tokens_in": 0, "tokens_out": 0, "cpu_s": 0.0, "cost": 0.0,
+                                         "runs": int(r[3])})
+            row["connector_calls"], row["connector_cost"] = int(r[1]), float(r[2] or 0.0)
+            row["runs"] = max(int(row["runs"] or 0), int(r[3]))
     schema = {by: pl.String, "calls": pl.Int64, "tokens_in": pl.Int64, "tokens_out": pl.Int64, "cpu_s": pl.Float64,
-              "cost": pl.Float64, "runs": pl.Int64}
-    return pl.DataFrame([dict(r) for r in rows], schema=schema)
+              "cost": pl.Float64, "runs": pl.Int64, "connector_calls": pl.Int64, "connector_cost": pl.Float64}
+    out = [{"connector_calls": 0, "connector_cost": 0.0, **rows[k]} for k in sorted(rows, key=lambda k: (k is None, k or ""))]
+    return pl.DataFrame(out, schema=schema)

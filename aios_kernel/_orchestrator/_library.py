@@ -104,7 +104,8 @@ WEEKLY_CONTENT = Workflow(
              inputs={"instruction": "Write three short lessons, one line each, each starting with '- '.",
                      "evidence": "$evidence.evidence", "template": "weekly_content",
                      "variables": {"topic": "$sources.topic"}, "id": "post"}),
-        Step("publish", agent="executor", action="publish_post", inputs={"item": "$draft", "kind": "post"}),
+        Step("publish", agent="executor", action="publish_post", connector="site", compensate="unpublish_post",
+             inputs={"item": "$draft", "kind": "post"}),
     ],
 )
 

@@ -73,17 +73,19 @@ class Outbox:
         self.store.emit("effect.intended", f"effect:{key}", {
             "key": key, "connector": connector, "action": action, "payload": payload, "run_id": run_id,
             "task_id": task_id, "step": step}, actor=actor, correlation_id=run_id)
+        price = self.connectors.price(connector)
         try:
             receipt = self.connectors.call(connector, key, action, payload)
         except OutcomeUnknown as exc:
-            self._unknown(key, str(exc), exc.hint, run_id, parent_span, started=started)
+            self._unknown(key, str(exc), exc.hint, run_id, parent_span, started=started, called=True, cost=price)
             raise
         except ConnectorError as exc:
             self.store.emit("effect.failed", f"effect:{key}", {"key": key, "error": str(exc), "span_id": new_id("sp"),
-                                                              "parent_span": parent_span, "started_at": iso_at(started)},
+                                                              "parent_span": parent_span, "started_at": iso_at(started),
+                                                              "called": exc.called, "cost": price if exc.called else 0.0},
                             actor=actor, correlation_id=run_id)
             raise
-        self._outcome(key, receipt, run_id, parent_span, reconciled=False, started=started)
+        self._outcome(key, receipt, run_id, parent_span, reconciled=False, started=started, cost=price)
         return receipt
 
     def simulate(self, *, key: str, connector: str, action: str, payload: dict[str, Any], run_id: str, task_id: str,
@@ -137,12 +139,13 @@ class Outbox:
         return [_decode(r) for r in self.store.query(sql, (run_id,) if run_id else ())]
 
     def _outcome(self, key: str, receipt: dict[str, Any], run_id: str, parent_span: str | None, *, reconciled: bool,
-                 started: float, actor: str = "executor") -> None:
-        # The outcome and what it establishes (a signed memory) in one transaction: both or neither.
+                 started: float, actor: str = "executor", cost: float = 0.0) -> None:
+        # ``cost``: the price of the call this outcome answers (a reconciliation called nothing). The outcome and
+        # what it establishes (a signed memory) are written in one transaction: both or neither.
         with self.store.atomic():
             self.store.emit("effect.applied", f"effect:{key}", {
                 "key": key, "result": receipt, "reconciled": reconciled, "span_id": new_id("sp"), "parent_span": parent_span,
-                "started_at": iso_at(started)}, actor=actor, correlation_id=run_id)
+                "started_at": iso_at(started), "called": not reconciled, "cost": cost}, actor=actor, correlation_id=run_id)
             self._attest(key, receipt, run_id)
 
     def _attest(self, key: str, receipt: dict[str, Any], run_id: str) -> None:
@@ -159,10 +162,11 @@ class Outbox:
             client=payload.get("client_id") if isinstance(payload.get("client_id"), str) else None,
             actor=f"connector:{row['connector']}")
 
-    def _unknown(self, key: str, reason: str, hint: str, run_id: str, parent_span: str | None, *, started: float) -> None:
+    def _unknown(self, key: str, reason: str, hint: str, run_id: str, parent_span: str | None, *, started: float,
+                 called: bool = False, cost: float = 0.0) -> None:
         self.store.emit("effect.unknown", f"effect:{key}", {
             "key": key, "error": reason, "hint": hint, "span_id": new_id("sp"), "parent_span": parent_span,
-            "started_at": iso_at(started)}, actor="executor", correlation_id=run_id)
+            "started_at": iso_at(started), "called": called, "cost": cost}, actor="executor", correlation_id=run_id)
 
 
 def _decode(row: Any) -> dict[str, Any]:

@@ -76,6 +76,20 @@ path = "ledger.jsonl"
 # password = "secret:smtp"            # stored with: aios secrets set smtp
 # imap_host = "imap.example.org"      # copies of sent mail go to its Sent folder
 
+[connectors.calendar]
+# Events live in this iCalendar file until a CalDAV calendar is set:
+path = "calendar.ics"
+# url = "https://dav.example.org/calendars/maja/work/"
+# username = "maja"
+# password = "secret:caldav"          # stored with: aios secrets set caldav
+
+[connectors.site]
+# Posts are published as commits to the static site in this git repository (created on first use).
+path = "site"
+folder = "posts"
+# url = "https://cms.example.org/api/posts"   # also post each one to this endpoint
+# token = "secret:cms"
+
 [dask]
 # Empty: a local scheduler in this process. Set "tcp://127.0.0.1:8786" to use a cluster.
 address = ""
