@@ -26,6 +26,7 @@ ORDER = [
     {"inbound"},
     {"entities"},
     {"memory"},
+    {"invoices"},
     {"connectors"},
     {"policy"},
     {"agents"},

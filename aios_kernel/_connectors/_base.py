@@ -74,6 +74,10 @@ class Connector:
     def retract(self, key: str) -> None:
         """A person says ``key`` did not happen after all: forget any partial hand-over, so it can be done again."""
 
+    def check(self, action: str, payload: dict[str, Any]) -> None:
+        """Checks beyond the schema that need the connector's own knowledge (files it would attach ...); a
+        ValidationError names the field. Runs before an intent is recorded, so a bad payload never becomes one."""
+
     def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """What ``apply`` would do, done by nobody (a dry run)."""
         return {"connector": self.name, "kind": self.kind, "action": action, "would": f"{action} via {self.describe()}"}
@@ -95,6 +99,7 @@ Factory = Callable[[str, dict[str, Any], ConnectorEnv], Connector]
 _KINDS: dict[str, Factory | str] = {
     "ledger": "aios_kernel._connectors._ledger:LedgerConnector.from_settings",
     "email": "aios_kernel._connectors._email:EmailConnector.from_settings",
+    "invoices": "aios_kernel._connectors._invoice:InvoiceConnector.from_settings",
 }
 
 
@@ -172,9 +177,9 @@ class Connectors:
     def validate(self, name: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` checked against the action's schema (a ValidationError names the field)."""
         spec = self.action(name, action)
-        if spec is not None:
-            return spec.validate(payload, connector=name)
-        return Action(action).validate(payload, connector=name)  # a table of fields, at least
+        clean = (spec or Action(action)).validate(payload, connector=name)  # undeclared: a table of fields, at least
+        self.get(name).check(action, clean)
+        return clean
 
     def call(self, name: str, key: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply ``action`` for ``key`` through the breaker and the rate limit, counting the outcome."""

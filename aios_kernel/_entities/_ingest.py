@@ -152,6 +152,9 @@ def _clients(path: Path, write: Callable[[str, dict[str, Any]], None], report: I
             "id": client_id, "name": first["name"], "domain": domain, "city": first.get("city", ""),
             "since": first.get("since", ""), "notes": " ".join(_distinct([rows[i].get("notes", "") for i in members])),
             "aliases": aliases,
+            # what invoices need (optional columns): the first spelling that gives a value
+            **{col: next((rows[i].get(col, "") for i in members if rows[i].get(col)), "")
+               for col in ("country", "vat_id", "vat_rate", "address", "postcode")},
         })
         contacts: dict[str, list[str]] = {}
         for i in members:

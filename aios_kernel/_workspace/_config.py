@@ -95,6 +95,7 @@ SCHEMA: dict[str, Any] = {
             "breaker_cooldown_s": _s(NUMBER, 60.0, "how long a paused connector waits before one probe call"),
             "price_per_call": _s(NUMBER, 0.0, "money one call costs (shown in the cost meter)"),
             "path": _s(str, "", "file the connector writes (ledger)"),
+            "folder": _s(str, "", "folder the connector writes its documents to (invoices: \"invoices\")"),
             "host": _s(str, "127.0.0.1"),
             "port": _s(int, 0),
             "username": _s(str, "", "login name (SMTP; IMAP too unless imap_username is set)"),
@@ -158,6 +159,24 @@ SCHEMA: dict[str, Any] = {
                 },
             }
         },
+    },
+    "invoicing": {
+        # read by aios_kernel._invoices (the seller on every invoice, numbering, payment terms)
+        "legal_name": _s(str, "", "the business's name on invoices (default: [workspace] name)"),
+        "address": _s(str, "", "street and number"),
+        "postcode": _s(str, ""),
+        "city": _s(str, ""),
+        "country": _s(str, "DE", "ISO 3166 code of the business's country (decides domestic VAT or reverse charge)"),
+        "vat_id": _s(str, "", "the business's VAT id (required on invoices with VAT or reverse charge)"),
+        "tax_number": _s(str, "", "the business's tax number"),
+        "vat_rate": _s(NUMBER, 19, "standard VAT rate in percent for clients in the business's own country"),
+        "iban": _s(str, "", "account payments go to (checked)"),
+        "bic": _s(str, ""),
+        "bank": _s(str, ""),
+        "prefix": _s(str, "INV", "invoice numbers are PREFIX-YEAR-SEQ"),
+        "digits": _s(int, 4, "digits of the sequence number (zero-padded)"),
+        "payment_days": _s(int, 14, "days from issue to the due date"),
+        "continue_from": {"*": _s(int, 0, "YEAR = last number issued that year before this ledger (the next one follows it)")},
     },
     "schedule": {
         # [schedule.NAME]: read by aios_kernel._scheduler (policies explained in its _model module)
