@@ -90,6 +90,12 @@ class InvoiceConnector(Connector):
                                  transient=True) from exc
         raise ConnectorError(f"connector {self.name!r} cannot {action}", connector=self.name)
 
+    def check(self, action: str, payload: dict[str, Any]) -> None:
+        if action == "issue_invoice":
+            from .._invoices import check_draft
+
+            check_draft(payload, self.ledger.seller)  # amounts recomputed before an intent is ever recorded
+
     def _writable(self) -> None:
         import os
 

@@ -18,8 +18,10 @@ them, from the stored document, so each number has exactly one PDF.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,17 @@ from ._settings import Seller
 from ._tax import cents, decimal, money
 
 ACTOR = "invoices"
+
+
+@contextlib.contextmanager
+def refused() -> Iterator[None]:
+    """The store's refusal of a number (taken, out of sequence, changed) as a StateError saying so."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise StateError(f"the invoice ledger refused the number: {exc}; nothing was issued. Numbers are taken only by "
+                         "issuing through the ledger (aios approve / aios resume, or the invoices connector)",
+                         state="refused") from exc
 
 
 def sha256(path: Path) -> str | None:
@@ -88,7 +101,7 @@ class InvoiceLedger(Invoices):
     def issue(self, key: str, draft: Mapping[str, Any], *, actor: str = ACTOR) -> dict[str, Any]:
         """Issue the invoice ``draft`` once for ``key`` (again: the same invoice); returns the receipt with its files."""
         doc = check_draft(draft, self.seller)  # checked before any number is taken
-        with self.store.atomic():
+        with refused(), self.store.atomic():
             found = self.by_key(key)
             if found is None:
                 found = self._take(key, doc, actor=actor)
@@ -99,7 +112,7 @@ class InvoiceLedger(Invoices):
         if not reason.strip():
             raise ValidationError("a credit note needs a reason (it is printed on it)", field="reason")
         key = key or f"credit:{number}"
-        with self.store.atomic():
+        with refused(), self.store.atomic():
             found = self.by_key(key)
             if found is None:
                 original = self.get(number)

@@ -61,7 +61,8 @@ def _payment(doc: Mapping[str, Any]) -> str:
     s = doc["seller"]
     if doc["kind"] == "credit_note":
         return f"This credit note cancels invoice {doc['credit_of']['number']}" + (f": {doc['reason']}" if doc.get("reason") else ".")
-    bank = " · ".join(x for x in (s.get("bank"), s.get("iban") and f"IBAN {s['iban']}", s.get("bic") and f"BIC {s['bic']}") if x)
+    iban = " ".join(s["iban"][i:i + 4] for i in range(0, len(s["iban"]), 4)) if s.get("iban") else ""
+    bank = " · ".join(x for x in (s.get("bank"), iban and f"IBAN {iban}", s.get("bic") and f"BIC {s['bic']}") if x)
     return (f"Please pay {amount(doc['total'])} {doc['currency']} by {doc['due_date']} by bank transfer, quoting {doc['number']}."
             + (f" {bank}." if bank else ""))
 
@@ -105,12 +106,15 @@ def _fonts() -> tuple[str, str]:
         import os
 
         import reportlab
+        from reportlab.lib.fonts import addMapping
         from reportlab.pdfbase import pdfmetrics
         from reportlab.pdfbase.ttfonts import TTFont
 
         folder = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
         pdfmetrics.registerFont(TTFont("AiosVera", os.path.join(folder, "Vera.ttf")))
         pdfmetrics.registerFont(TTFont("AiosVeraBold", os.path.join(folder, "VeraBd.ttf")))
+        for bold, italic, face in ((0, 0, "AiosVera"), (1, 0, "AiosVeraBold"), (0, 1, "AiosVera"), (1, 1, "AiosVeraBold")):
+            addMapping("AiosVera", bold, italic, face)  # <b> in a paragraph picks the bold face
         _FONTS.extend(["AiosVera", "AiosVeraBold"])
     return _FONTS[0], _FONTS[1]
 

@@ -1,8 +1,9 @@
 """One specification every connector kind passes (as langgraph's checkpoint-conformance does for savers).
 
 Each kind is set up for real (the ledger's file, the e-mail connector's local
-Maildir, the e-mail connector against an SMTP server on 127.0.0.1) and told how
-to count the effects its target holds. Then the same checks run against each:
+Maildir, the e-mail connector against an SMTP server on 127.0.0.1, the invoice
+ledger in the store with its folder of PDFs) and told how to count the effects
+its target holds. Then the same checks run against each:
 the schema, one effect per key, reconciliation after a crash on either side of
 the call, retries and the breaker, a dry run, compensation where the world
 allows it, and no secret in anything that is kept or shown.
@@ -23,6 +24,12 @@ from tests.connectors.conftest import Smtp, email_settings
 
 MAIL = {"to": ["anna@example.org"], "subject": "Your proposal", "body": "Hi Anna,\n\nThanks, it is in.\n\nMaja"}
 SECRET = "Leak-Canary-7f3a9c"
+INVOICE = {"ref": "2026-10-TST-01", "client": "Test Client GmbH", "client_id": "cl_test",
+           "buyer": {"name": "Test Client GmbH", "country": "DE", "city": "Hamburg"}, "currency": "EUR",
+           "issue_date": "2026-11-01", "due_date": "2026-11-15", "month": "2026-10",
+           "lines": [{"date": "2026-10-02", "description": "Workshop", "hours": "2.5", "rate": "150.00", "amount": "375.00"}],
+           "tax": {"category": "S", "rate": "19"}, "net": "375.00", "vat": "71.25", "total": "446.25"}
+SELLER = '[invoicing]\ncountry = "DE"\nvat_id = "DE492655486"\nprefix = "T"\n'
 
 
 @dataclass
@@ -33,12 +40,30 @@ class Kind:
     connector: str
     ws: Path
     smtp: Smtp | None = None
+    action: str = "send_email"
+    payload: dict[str, Any] | None = None
+
+    @property
+    def what(self) -> dict[str, Any]:
+        return self.payload or MAIL
+
+    def bad(self) -> list[tuple[Any, str]]:
+        """Payloads the schema refuses, with the field it names."""
+        if self.action == "issue_invoice":
+            return [({**INVOICE, "currency": "euro"}, "currency"), ({**INVOICE, "total": "446.26"}, "total"), ([1, 2], "payload")]
+        return [({**MAIL, "to": ["nobody"]}, "to"), ({**MAIL, "subject": 7}, "subject"), ([1, 2], "payload")]
 
     def effects(self, wb: Any) -> int:
-        """Effects the target holds: lines in the ledger, messages on the server or in the Maildir."""
+        """Effects the target holds: lines in the ledger, messages on the server or in the Maildir, invoices (with
+        one PDF each) in the invoice ledger."""
         if self.smtp is not None:
             return len(self.smtp.messages)
         target = wb.connectors.get(self.connector)
+        if self.id == "invoices":
+            issued = target.ledger.list()
+            pdfs = sorted(p.name for p in target.folder.glob("*.pdf")) if target.folder.is_dir() else []
+            assert pdfs == sorted(f"{i.number}.pdf" for i in issued)  # one file per number, no file without one
+            return len(issued)
         if self.id == "ledger":
             return len(target.entries())
         sent = target.sent or target.local
@@ -56,12 +81,14 @@ class Kind:
             if self.id == "ledger":
                 keys = '[connectors.ledger]\npath = "blocked/ledger.jsonl"\nbreaker_failures = 2\nbreaker_cooldown_s = 0.3\n'
                 text = cfg.read_text().replace('path = "ledger.jsonl"\n', "", 1).replace("[connectors.ledger]\n", keys, 1)
+            elif self.id == "invoices":
+                text = cfg.read_text().replace('folder = "invoices"\n', 'folder = "blocked/invoices"\n', 1)
             else:  # its breaker settings come from email_settings
                 text = cfg.read_text().replace("[connectors.email]\n", '[connectors.email]\nmaildir = "blocked/mail"\n', 1)
             cfg.write_text(text)
 
 
-@pytest.fixture(params=["ledger", "email-maildir", "email-smtp"])
+@pytest.fixture(params=["ledger", "email-maildir", "email-smtp", "invoices"])
 def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
     from aios_kernel import Workbench
 
@@ -76,6 +103,12 @@ def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
         email_settings(ws, smtp)
     elif request.param == "email-maildir":
         email_settings(ws, None)
+    elif request.param == "invoices":
+        text = cfg.read_text().replace('[connectors.invoices]\n', '[connectors.invoices]\nbreaker_failures = 2\n'
+                                       'breaker_cooldown_s = 0.3\npassword = "secret:canary"\n', 1)
+        cfg.write_text(text + "\n" + SELLER)
+        yield Kind("invoices", "invoices", ws, None, "issue_invoice", INVOICE)
+        return
     yield Kind(request.param, "ledger" if request.param == "ledger" else "email", ws, smtp)
     if smtp is not None:
         smtp.stop()
@@ -92,13 +125,13 @@ def _outbox(wb: Any) -> Any:
 
 
 def _execute(wb: Any, kind: Kind, key: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _outbox(wb).execute(key=key, connector=kind.connector, action="send_email", payload=payload or MAIL,
+    return _outbox(wb).execute(key=key, connector=kind.connector, action=kind.action, payload=payload or kind.what,
                                run_id="run_conformance", task_id="task_conformance", step="send")
 
 
 def test_the_schema_refuses_a_bad_payload_and_nothing_reaches_the_target(kind: Kind) -> None:
     with _wb(kind) as wb:
-        for payload, field in (({**MAIL, "to": ["nobody"]}, "to"), ({**MAIL, "subject": 7}, "subject"), ([1, 2], "payload")):
+        for payload, field in kind.bad():
             with pytest.raises(ValidationError) as err:
                 _execute(wb, kind, f"k-bad-{field}", payload)  # type: ignore[arg-type]
             assert err.value.field == field
@@ -116,7 +149,7 @@ def test_the_same_key_twice_is_one_effect(kind: Kind) -> None:
 def test_a_crash_between_intent_and_call_is_reconciled_as_not_applied_then_applied_once(kind: Kind) -> None:
     with _wb(kind) as wb:
         wb.store.emit("effect.intended", "effect:k-crash-1", {
-            "key": "k-crash-1", "connector": kind.connector, "action": "send_email", "payload": MAIL,
+            "key": "k-crash-1", "connector": kind.connector, "action": kind.action, "payload": kind.what,
             "run_id": "run_conformance", "task_id": "task_conformance", "step": "send"}, correlation_id="run_conformance")
         assert dict(_outbox(wb).reconcile())["k-crash-1"].startswith("not applied")
         _execute(wb, kind, "k-crash-1")
@@ -126,9 +159,9 @@ def test_a_crash_between_intent_and_call_is_reconciled_as_not_applied_then_appli
 def test_a_crash_between_call_and_outcome_is_reconciled_as_applied_and_not_repeated(kind: Kind) -> None:
     with _wb(kind) as wb:
         wb.store.emit("effect.intended", "effect:k-crash-2", {
-            "key": "k-crash-2", "connector": kind.connector, "action": "send_email", "payload": MAIL,
+            "key": "k-crash-2", "connector": kind.connector, "action": kind.action, "payload": kind.what,
             "run_id": "run_conformance", "task_id": "task_conformance", "step": "send"}, correlation_id="run_conformance")
-        wb.connectors.call(kind.connector, "k-crash-2", "send_email", MAIL)  # done, then the process "died"
+        wb.connectors.call(kind.connector, "k-crash-2", kind.action, kind.what)  # done, then the process "died"
         assert dict(_outbox(wb).reconcile())["k-crash-2"].startswith("applied before the crash")
         _execute(wb, kind, "k-crash-2")
         assert kind.effects(wb) == 1
@@ -141,29 +174,30 @@ def test_transient_failures_open_the_breaker_that_keeps_calls_off_the_target(kin
         limit = int(wb.connectors.settings(kind.connector).get("breaker_failures", 5))
         for n in range(limit):
             with pytest.raises(ConnectorError) as err:
-                wb.connectors.call(kind.connector, f"k-fail-{n}", "send_email", MAIL)
+                wb.connectors.call(kind.connector, f"k-fail-{n}", kind.action, kind.what)
             assert err.value.transient
         row = {r["connector"]: r for r in wb.connectors.status()}[kind.connector]
         assert row["state"] == "open" and row["failures"] == limit
         with pytest.raises(ConnectorError) as fast:
-            wb.connectors.call(kind.connector, "k-fail-x", "send_email", MAIL)
+            wb.connectors.call(kind.connector, "k-fail-x", kind.action, kind.what)
         assert "paused" in str(fast.value) and fast.value.retry_after > 0
         assert kind.effects(wb) == 0 if kind.smtp is None else kind.smtp.messages == []
 
 
 def test_a_dry_run_makes_no_effect(kind: Kind) -> None:
     with _wb(kind) as wb:
-        receipt = _outbox(wb).simulate(key="k-dry", connector=kind.connector, action="send_email", payload=MAIL,
+        receipt = _outbox(wb).simulate(key="k-dry", connector=kind.connector, action=kind.action, payload=kind.what,
                                        run_id="run_conformance", task_id="task_conformance", step="send")
-        assert receipt["simulated"] and receipt["preview"]["action"] == "send_email"
+        assert receipt["simulated"] and receipt["preview"]["action"] == kind.action
         assert kind.effects(wb) == 0
 
 
 def test_compensation_exists_exactly_where_the_world_allows_undoing(kind: Kind) -> None:
     with _wb(kind) as wb:
         target = wb.connectors.get(kind.connector)
-        send = target.actions["send_email"]
-        assert not send.reversible and send.compensation is None  # a sent e-mail cannot be taken back
+        if "send_email" in target.actions:
+            send = target.actions["send_email"]
+            assert not send.reversible and send.compensation is None  # a sent e-mail cannot be taken back
         for spec in target.actions.values():
             if spec.reversible:
                 assert spec.compensation in target.actions or target.any_action
@@ -175,6 +209,19 @@ def test_compensation_exists_exactly_where_the_world_allows_undoing(kind: Kind) 
                                 payload={"undo_of": "k-inv", "number": "INV-1"},
                                 run_id="run_conformance", task_id="task_conformance", step="issue")
             assert [e["action"] for e in target.entries()] == ["issue_invoice", "void_invoice"] and issued["line"] == 1
+        if kind.id == "invoices":
+            issue = target.actions["issue_invoice"]
+            assert issue.reversible and issue.compensation == "void_invoice"
+            issued = _execute(wb, kind, "k-inv")
+            undone = _outbox(wb).execute(key="k-inv:undo", connector="invoices", action="void_invoice",
+                                         payload={"undo_of": "k-inv", "reason": "a later step failed"},
+                                         run_id="run_conformance", task_id="task_conformance", step="issue")
+            again = _outbox(wb).execute(key="k-inv:undo", connector="invoices", action="void_invoice",
+                                        payload={"undo_of": "k-inv"}, run_id="run_conformance", task_id="task_conformance",
+                                        step="issue")
+            kept = target.ledger.get(issued["number"])
+            assert undone["number"] == issued["number"] == kept.number and kept.status == "void" and again == undone
+            assert kind.effects(wb) == 1 and (kind.ws / issued["pdf"]).exists()  # void keeps its number and its PDF
 
 
 def test_no_secret_reaches_the_store_the_receipts_or_what_is_shown(kind: Kind) -> None:
