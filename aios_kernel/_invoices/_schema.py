@@ -70,7 +70,7 @@ BEGIN
 END;
 """
 
-invoices = component("invoices", tables=["invoice_drafts", "invoice_payments", "invoices", "invoice_series"])
+invoices = component("invoices", tables=["invoice_series", "invoices", "invoice_payments", "invoice_drafts"])
 invoices.add_migration(Migration(1, "ledger_numbers_payments_drafts", DDL))
 
 COLUMNS = ("id", "key", "number", "year", "seq", "kind", "ref", "client_id", "client", "currency", "net", "vat",
