@@ -23,7 +23,7 @@ class FaultyLedger(LedgerConnector):
 
 def _approve_invoice_run(wb: Any, client: str, key: str, *, faulty: bool = False) -> Any:
     if faulty:
-        wb.orchestrator.connectors.use("ledger", FaultyLedger("ledger", wb.paths.resolve("ledger.jsonl")))
+        wb.orchestrator.connectors.use("email", FaultyLedger("email", wb.paths.resolve("ledger.jsonl")))
     run = wb.submit("invoicing", {"month": "2026-10", "client": client}, idempotency_key=key)
     wb.run_pending(run_id=run.id)
     for a in wb.approvals.pending():
@@ -51,11 +51,11 @@ def test_timeline_rows_follow_the_span_tree_and_resolve_references(awb, close_wi
         assert 0 <= s["start"] <= s["end"]
     kinds = {s["kind"] for s in spans}
     assert {"run", "task", "step", "connector"} <= kinds
-    assert w.totals["failed"] == 0 and w.totals["connector_calls"] == 2  # the invoice, and its e-mail
-    issue = next(s for s in spans if s["kind"] == "connector" and s["name"] == "ledger.issue_invoice")
+    assert w.totals["failed"] == 0 and w.totals["connector_calls"] == 3  # the invoice, its e-mail, the ledger's sent mark
+    issue = next(s for s in spans if s["kind"] == "connector" and s["name"] == "invoices.issue_invoice")
     d = w.select(issue["id"])
     assert d["input"]["what"] == "side effect" and d["input"]["status"] == "applied"
-    assert d["input"]["payload"]["number"] == "INV-202610-NRD-01"
+    assert d["input"]["payload"]["ref"] == "2026-10-NRD-01"
     step = next(s for s in spans if s["kind"] == "step" and s["name"] == "compute")
     out = w.select(step["id"])["output"]
     assert out["what"] == "step checkpoint" and out["outputs"]["invoices"]
@@ -71,7 +71,7 @@ def test_failed_and_compensated_steps_are_counted_and_marked(awb, close_widgets)
     w = TraceTimeline(awb, run.id, live=False)
     close_widgets.append(w)
     statuses = {(s["kind"], s["name"]): s["status"] for s in w.spans}
-    assert statuses[("connector", "ledger.send_email")] == "error"
+    assert statuses[("connector", "email.send_email")] == "error"
     assert statuses[("step", "send")] == "error"
     assert statuses[("step", "undo issue")] == "compensated"
     assert w.totals["failed"] >= 2 and w.totals["compensated"] == 1
