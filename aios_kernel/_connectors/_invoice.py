@@ -120,7 +120,11 @@ class InvoiceConnector(Connector):
         issued = self.ledger.by_key(key)
         if issued is not None:
             return self.ledger.receipt(issued)
-        # a void or a sent mark is applied when the ledger shows it; the key names what it acted on
+        if key.endswith(":undo"):  # the saga's void of the invoice its issue key names
+            undone = self.ledger.by_key(key[: -len(":undo")])
+            if undone is not None and undone.status == "void":
+                return {"key": key, "number": undone.number, "status": "void", "voided_at": undone.voided_at}
+        # a sent mark (or a void by number) is idempotent: doing it again changes nothing
         return None
 
     def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
