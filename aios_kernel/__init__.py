@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._agents import Agent, AgentResult, Evidence, FunctionAgent
 from ._agents import register as register_agent
+from ._invoices import Invoice, InvoiceLedger
 from ._kernel import load_ipython_extension, unload_ipython_extension
 from ._orchestrator import ForEach, Param, Step, Workflow, register_workflow
 from ._version import __version__
@@ -40,6 +41,8 @@ __all__ = [
     "ForEach",
     "FunctionAgent",
     "IngestError",
+    "Invoice",
+    "InvoiceLedger",
     "MissingDependencyError",
     "ModelError",
     "NotFoundError",

@@ -12,5 +12,6 @@ from ._models import _schema as _models_schema  # noqa: F401,I001
 from ._memory import _schema as _memory_schema  # noqa: F401,I001
 from ._connectors import _schema as _connectors_schema  # noqa: F401,I001
 from ._policy import _schema as _policy_schema  # noqa: F401,I001
+from ._invoices import _schema as _invoices_schema  # noqa: F401,I001
 from ._orchestrator import _schema as _orchestrator_schema  # noqa: F401,I001
 from ._scheduler import _schema as _scheduler_schema  # noqa: F401,I001

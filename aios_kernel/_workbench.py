@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._connectors import Connectors, SyncReport
     from ._connectors._calendar import CalendarConnector
     from ._entities import IngestReport, Records
+    from ._invoices import InvoiceLedger
     from ._memory import Memory
     from ._models import Models
     from ._observability import Narrative
@@ -121,17 +122,21 @@ class Workbench:
         check_path(root, must_exist=False)
         source = Path(data_dir).resolve() if data_dir else (bundled_data_dir() if demo else None)
         settings: dict[str, str] = {}
+        tables: dict[str, dict] = {}
         if source is not None:
             if not source.is_dir():
                 raise WorkspaceError(f"{source} is not a folder of business data", path=source)
             biz = source / "business.toml"
             if biz.exists() or biz.is_symlink():
                 try:
-                    settings.update({k: str(v) for k, v in _entities.business_settings(biz).items()})
+                    business = _entities.business_file(biz)
                 except IngestError:
-                    pass  # the ingest below records why business.toml was rejected
+                    business = {}  # the ingest below records why business.toml was rejected
+                settings.update({k: str(v) for k, v in business.get("workspace", {}).items()})
+                if isinstance(business.get("invoicing"), dict):
+                    tables["invoicing"] = business["invoicing"]
             settings["data_dir"] = str(source)
-        create(root, settings=settings)
+        create(root, settings=settings, tables=tables)
         wb = cls.open(root)
         if source is not None:
             wb.ingest(source)
@@ -258,6 +263,18 @@ class Workbench:
     def calendar(self) -> CalendarConnector:
         """The calendar (``[connectors.calendar]``): ``wb.calendar.free_slots(after, count, duration)``, ``busy``, ``event``."""
         return self.connectors.calendar()
+
+    @property
+    def invoices(self) -> InvoiceLedger:
+        """The invoice ledger: ``wb.invoices.frame()``, ``.list()``, ``.get(number)``, ``.record_payment(...)``,
+        ``.match_bank(file)``, ``.void(number, reason=...)``, ``.credit(number, reason=..., issue_date=...)``."""
+        if "invoices" not in self._parts:
+            from ._invoices import InvoiceLedger, Seller
+
+            settings = (self.config.get("connectors") or {}).get("invoices") or {}
+            folder = self.paths.resolve(str(settings.get("folder") or "invoices"))
+            self._parts["invoices"] = InvoiceLedger(self.store, folder, Seller.from_config(self.config), root=self.paths.root)
+        return self._parts["invoices"]
 
     @property
     def approvals(self) -> ApprovalBook:

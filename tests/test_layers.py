@@ -28,6 +28,7 @@ ORDER = [
     {"inbound"},
     {"entities"},
     {"memory"},
+    {"invoices"},
     {"connectors"},
     {"policy"},
     {"agents"},

@@ -13,7 +13,8 @@ from aios_kernel._policy._approvals import MONEY_FIELDS
 from ._base import jsonable
 
 ADDRESS_FIELDS = ("to", "cc", "bcc", "reply_to")
-NEVER_EDITED = ("from", "email_id", "flags", "in_reply_to", "attachment", "number", "invoice_number", "key", "channel",
+NEVER_EDITED = ("from", "email_id", "flags", "in_reply_to", "attachment", "attachments", "number", "invoice_number", "ref",
+                "key", "channel",
                 "breaches", "next_step", "agent")
 """Facts about the world or references to it, not wording: fixing them means fixing the source."""
 MONEY_CONTEXT = ("client", "project", "period")

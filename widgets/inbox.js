@@ -29,9 +29,10 @@ function whatEmail(p) {
   return h("div", { class: "aios-what aios-what-email" },
     kv([["To", plain(p.to)], ["Cc", plain(p.cc)], ["Subject", h("b", {}, plain(p.subject))],
       ["In reply to", p.in_reply_to ? h("code", {}, plain(p.in_reply_to)) : null],
-      ["Attachment", p.attachment ? h("span", { class: "aios-badge" }, plain(p.attachment)) : null]]),
+      ["Attachments", Array.isArray(p.attachments) && p.attachments.length ? h("span", {}, p.attachments.map((a) =>
+        h("span", { class: "aios-badge" }, plain(typeof a === "string" ? a : a.path)))) : null]]),
     h("div", { class: "aios-paper" }, plain(p.body)),
-    rest(p, ["to", "cc", "subject", "body", "in_reply_to", "attachment"]));
+    rest(p, ["to", "cc", "subject", "body", "in_reply_to", "attachments"]));
 }
 
 function whatInvoice(p) {
@@ -42,15 +43,21 @@ function whatInvoice(p) {
     lines.map((l) => h("tr", {}, h("td", {}, plain(l.date)), h("td", {}, plain(l.description)),
       h("td", { class: "aios-num" }, plain(l.hours)), h("td", { class: "aios-num" }, aiosMoney(l.rate)),
       h("td", { class: "aios-num" }, aiosMoney(l.amount)))),
+    p.net !== undefined ? h("tr", {}, h("td", { colspan: "4" }, "Net"), h("td", { class: "aios-num" }, aiosMoney(p.net, p.currency))) : null,
+    p.vat !== undefined ? h("tr", {}, h("td", { colspan: "4" }, `VAT${p.tax && p.tax.category ? ` (${p.tax.category} ${p.tax.rate}%)` : ""}`),
+      h("td", { class: "aios-num" }, aiosMoney(p.vat, p.currency))) : null,
     h("tr", { class: "aios-total" }, h("td", { colspan: "4" }, "Total"),
       h("td", { class: "aios-num" }, aiosMoney(p.total, p.currency))));
+  const number = p.number ? h("b", {}, plain(p.number)) : h("span", {}, h("b", {}, plain(p.ref)), " (draft: numbered when issued)");
   return h("div", { class: "aios-what aios-what-invoice" },
-    kv([["Invoice", h("b", {}, plain(p.number))], ["Bill to", plain(p.client)], ["Send to", plain(p.to)],
-      ["Project", plain(p.project)], ["Period", plain(p.period)], ["Due", plain(p.due_date)]]),
+    kv([["Invoice", number], ["Bill to", plain(p.client)], ["Send to", plain(p.to)],
+      ["Project", plain(p.project)], ["Period", plain(p.period)], ["Due", plain(p.due_date)],
+      ["VAT note", p.tax && p.tax.note ? plain(p.tax.note) : null]]),
     table,
     p.document ? h("details", { class: "aios-doc" }, h("summary", {}, "The document as it will be sent"),
       h("div", { class: "aios-paper aios-mono" }, plain(p.document))) : null,
-    rest(p, ["number", "client", "client_id", "to", "project", "period", "due_date", "lines", "total", "currency", "document"]));
+    rest(p, ["number", "ref", "client", "client_id", "to", "project", "project_name", "period", "month", "due_date", "lines",
+      "net", "vat", "tax", "total", "currency", "document", "buyer", "issue_date", "po"]));
 }
 
 function whatPost(p) {

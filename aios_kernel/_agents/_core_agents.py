@@ -102,8 +102,8 @@ def _email_payload(item: dict[str, Any]) -> tuple[dict[str, Any], str]:
     payload = {"to": [t for t in to if t], "subject": item.get("subject", ""), "body": item.get("body", "")}
     if item.get("in_reply_to"):
         payload["in_reply_to"] = item["in_reply_to"]
-    if item.get("attachment"):
-        payload["attachment"] = item["attachment"]
+    if item.get("attachments"):
+        payload["attachments"] = item["attachments"]
     return payload, f"Send “{payload['subject']}” to {', '.join(payload['to'])}"
 
 
@@ -122,13 +122,15 @@ def _render(kind: str, item: dict[str, Any]) -> tuple[dict[str, Any], str]:
                    "question": item.get("question", ""), "decision": "reply"}
         return payload, f"Does “{item.get('subject')}” from {item.get('to')} need a reply?"
     if kind == "invoice":
-        payload = {k: item[k] for k in ("number", "client", "client_id", "project", "period", "lines", "total", "currency",
-                                        "due_date", "to", "document") if k in item}
-        return payload, f"Issue invoice {item['number']} to {item['client']}: {item['total']} {item['currency']}"
-    if kind == "invoice_email":
-        payload, _ = _email_payload({"to": item["to"], "subject": item["email_subject"], "body": item["email_body"],
-                                     "attachment": item["number"]})
-        return payload, f"E-mail invoice {item['number']} to {item['to']}"
+        if item.get("problem"):  # the computation found this invoice cannot be issued as it stands
+            from .._errors import ValidationError
+
+            raise ValidationError(item["problem"]["message"], field=item["problem"].get("field"))
+        payload = {k: item[k] for k in ("ref", "client", "client_id", "buyer", "project", "project_name", "period", "month",
+                                        "po", "lines", "tax", "net", "vat", "total", "currency", "issue_date", "due_date",
+                                        "to", "document") if k in item}
+        return payload, (f"Issue the invoice {item['ref']} to {item['client']}: {item['total']} {item['currency']}"
+                         f" (net {item['net']}, VAT {item['vat']})")
     if kind == "post":
         payload = {"channel": "linkedin", "title": item.get("subject") or item.get("topic", ""), "body": item.get("text", "")}
         return payload, f"Publish the weekly post “{payload['title']}”"

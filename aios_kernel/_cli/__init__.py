@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 
 from .._errors import AiosError
-from . import _mail, _memory, _runs, _schedule, _secrets, _workspace
+from . import _invoices, _mail, _memory, _runs, _schedule, _secrets, _workspace
 from ._base import CliCommand, UsageError
 
 COMMANDS: dict[str, CliCommand] = {c.name: c for c in (
     _workspace.init, _workspace.ingest, _workspace.status, _workspace.verify, _workspace.snapshot, _workspace.demo,
     _runs.run_, _runs.approve, _runs.resume, _runs.replay, _runs.runs, _runs.approvals, _runs.trace, _runs.costs,
     _runs.plan,
+    _invoices.invoices,
     _memory.memory,
     _secrets.secrets, _mail.mail,
     _schedule.schedule, _schedule.scheduler, _schedule.pipeline,

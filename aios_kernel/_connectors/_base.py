@@ -131,6 +131,7 @@ Factory = Callable[[str, dict[str, Any], ConnectorEnv], Connector]
 _KINDS: dict[str, Factory | str] = {
     "ledger": "aios_kernel._connectors._ledger:LedgerConnector.from_settings",
     "email": "aios_kernel._connectors._email:EmailConnector.from_settings",
+    "invoices": "aios_kernel._connectors._invoice:InvoiceConnector.from_settings",
 }
 
 

@@ -24,11 +24,18 @@ workspace's local Maildir, Sent at ``mail/.Sent``), ``imap_host``,
 ``imap_port``, ``imap_security``, ``imap_username``, ``imap_password``,
 ``sent_folder``. With no ``smtp_host`` the message is delivered into the
 local Maildir's Sent folder, and nothing leaves the machine.
+
+Attachments (``attachments``: files of the workspace, by path relative to
+it) are checked before the intent is recorded (inside the workspace, present,
+a regular file, 20 MB in all) and read again at every attempt; an entry with
+``sha256`` is sent only with exactly those bytes, so every attempt at one key
+is the same message.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
 import smtplib
 import socket
@@ -54,8 +61,51 @@ SEND = Action("send_email", (
     Field("in_reply_to", "text", required=False, max_len=998),
     Field("references", "list", required=False),
     Field("from", "address", required=False),
+    Field("attachments", "list", required=False,
+          help="files of the workspace: a path relative to it, or {path, sha256} to insist on those exact bytes"),
 ), reversible=False, fact="sent")
 """A sent e-mail cannot be taken back; a step that sent one has nothing to compensate."""
+
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+"""All attachments of one message together; most mail servers refuse more than about 25 MB of encoded mail."""
+
+
+def attachments(root: Path, value: Any) -> list[tuple[Path, str, str | None]]:
+    """``(file, name, sha256 or None)`` for each attachment of a payload, checked: a file inside the workspace
+    (symbolic links resolved), that exists, is a regular file, and all of them under the size limit;
+    a ValidationError naming ``attachments`` and the fix otherwise."""
+    from .._errors import ValidationError
+
+    def bad(why: str) -> ValidationError:
+        return ValidationError(f"send_email: attachments: {why}", field="attachments")
+
+    if value in (None, "", []):
+        return []
+    if not isinstance(value, list):
+        raise bad("must be a list of files (paths relative to the workspace)")
+    base = Path(root).resolve()
+    out, total = [], 0
+    for n, item in enumerate(value):
+        spec = item if isinstance(item, dict) else {"path": item}
+        raw = spec.get("path")
+        if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
+            raise bad(f"item {n} needs a path (text), got {raw!r}")
+        path = (base / raw).resolve() if not Path(raw).is_absolute() else Path(raw).resolve()
+        if not path.is_relative_to(base):
+            raise bad(f"{raw!r} is outside the workspace {base}; only files of the workspace are sent")
+        if not path.exists():
+            raise bad(f"{raw!r} does not exist in the workspace; issue or write it first")
+        if not path.is_file():
+            raise bad(f"{raw!r} is not a regular file")
+        total += path.stat().st_size
+        if total > MAX_ATTACHMENT_BYTES:
+            raise bad(f"together they pass the limit of {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB at {raw!r}; send a link instead")
+        digest = spec.get("sha256")
+        if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
+            raise bad(f"item {n}: sha256 must be 64 hex digits")
+        out.append((path, str(spec.get("name") or path.name), digest))
+    return out
 
 
 def message_id(key: str, domain: str) -> str:
@@ -121,12 +171,24 @@ class EmailConnector(Connector):
             msg["References"] = " ".join([*refs, payload["in_reply_to"]] if payload["in_reply_to"] not in refs else refs)
         msg["X-AIOS-Effect"] = hashlib.sha256(key.encode()).hexdigest()[:16]
         msg.set_content(payload["body"])
+        for path, name, digest in attachments(self.env.paths.root, payload.get("attachments")):
+            data = path.read_bytes()
+            if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+                raise ConnectorError(f"the attachment {name} changed since the message was approved (its SHA-256 differs); "
+                                     "it is not sent with other bytes than those approved: check the file, then approve a new "
+                                     "message", connector=self.name)
+            maintype, subtype = (mimetypes.guess_type(name)[0] or "application/octet-stream").split("/", 1)
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         return msg
+
+    def check(self, action: str, payload: dict[str, Any]) -> None:
+        attachments(self.env.paths.root, payload.get("attachments"))
 
     def preview(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         msg = self.message("preview", payload)
         return {"connector": self.name, "kind": self.kind, "action": action, "would": f"send via {self.describe()}",
-                "headers": {k: str(v) for k, v in msg.items() if k != "Message-ID"}, "bytes": len(bytes(msg))}
+                "headers": {k: str(v) for k, v in msg.items() if k != "Message-ID"}, "bytes": len(bytes(msg)),
+                "attachments": [part.get_filename() for part in msg.iter_attachments()]}
 
     def describe(self) -> str:
         if not self.host:

@@ -200,6 +200,9 @@ def _clients(path: Path, write: Callable[[str, dict[str, Any]], None], report: I
             "id": client_id, "name": first["name"], "domain": domain, "city": first.get("city", ""),
             "since": first.get("since", ""), "notes": " ".join(_distinct([rows[i].get("notes", "") for i in members])),
             "aliases": aliases,
+            # what invoices need (optional columns): the first spelling that gives a value
+            **{col: next((rows[i].get(col, "") for i in members if rows[i].get(col)), "")
+               for col in ("country", "vat_id", "vat_rate", "address", "postcode")},
         })
         contacts: dict[str, list[str]] = {}
         for i in members:
@@ -365,12 +368,18 @@ def ingest_messages(store: Store, messages: list[tuple[str, bytes]], *, own_emai
     return out
 
 
+def business_file(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
+    """A business folder's ``business.toml``, read under the limits (IngestError when the file is unusable)."""
+    data = read_toml(path, limits)
+    for table in ("workspace", "invoicing"):
+        if not isinstance(data.get(table, {}), dict):
+            raise IngestError(f"{printable(str(path))}: [{table}] must be a table of settings", path=path)
+    return data
+
+
 def business_settings(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
     """The ``[workspace]`` table of a business folder's ``business.toml`` (IngestError when the file is unusable)."""
-    settings = read_toml(path, limits).get("workspace", {})
-    if not isinstance(settings, dict):
-        raise IngestError(f"{printable(str(path))}: [workspace] must be a table of settings", path=path)
-    return settings
+    return business_file(path, limits).get("workspace", {})
 
 
 def _own_domain(path: Path, limits: Limits) -> str:

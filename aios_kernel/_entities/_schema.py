@@ -13,7 +13,8 @@ from .._store import Event, Migration, component
 from .._store import _json
 
 TABLES: dict[str, list[str]] = {
-    "clients": ["id", "name", "domain", "city", "since", "notes", "aliases"],
+    "clients": ["id", "name", "domain", "city", "since", "notes", "aliases", "country", "vat_id", "vat_rate", "address",
+                "postcode"],
     "contacts": ["id", "client_id", "name", "email", "aliases"],
     "projects": ["id", "code", "name", "client_id", "status", "start", "end", "budget_hours", "rate_key", "description"],
     "rates": ["id", "key", "description", "hourly_rate", "currency"],
@@ -77,6 +78,13 @@ CREATE TABLE ingest_rejections (
 
 entities = component("entities", tables=list(TABLES))
 entities.add_migration(Migration(1, "canonical_entities", DDL))
+entities.add_migration(Migration(2, "client_tax_and_address", """
+ALTER TABLE clients ADD COLUMN country TEXT;
+ALTER TABLE clients ADD COLUMN vat_id TEXT;
+ALTER TABLE clients ADD COLUMN vat_rate TEXT;
+ALTER TABLE clients ADD COLUMN address TEXT;
+ALTER TABLE clients ADD COLUMN postcode TEXT;
+"""))
 
 
 def _upsert_projector(table: str):

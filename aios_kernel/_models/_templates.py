@@ -30,7 +30,11 @@ BUILTIN = {
                         "{action_items}\n\nBest regards,\n{owner}\n",
     "invoice": "# INVOICE {invoice_number}\n\n**Bill to:** {client_name}\n**Attention:** {contact_name}\n**Period:** {period}\n"
                "**Due date:** {due_date}\n\n| Date / Activity | Hours | Rate | Amount |\n|---|---|---|---|\n{lines}\n\n"
-               "**Total: {total} {currency}**\n\n{owner}\n",
+               "Net: {net} {currency}\n{vat_label}: {vat} {currency}\n**Total: {total} {currency}**\n\n{tax_note}\n\n{owner}\n",
+    "reminder_invoice": "Subject: Reminder: invoice {invoice_number} was due on {due_date}\n\nHi {contact_first_name},\n\n"
+                        "invoice {invoice_number} for {period} ({total} {currency}) was due on {due_date}, {days_overdue} days "
+                        "ago. I attach it again; please quote {invoice_number} as the payment reference.\n\n"
+                        "Best regards,\n{owner}\n",
     "weekly_content": "# Weekly post — {topic}\n\n{points}\n\n— {owner}\n",
 }
 """Used only when a workspace has no template of that name (an empty workspace)."""

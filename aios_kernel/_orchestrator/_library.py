@@ -81,11 +81,23 @@ INVOICING = Workflow(
         Step("compute", agent="invoicing.compute", inputs={"month": "$hours.month", "projects": "$hours.projects"}),
         Step("render", agent="invoicing.render", inputs={"invoices": "$compute.invoices"}),
     ],
-    foreach=ForEach("invoice", items="$render.invoices", key="number", steps=[
-        Step("issue", agent="executor", action="issue_invoice", compensate="void_invoice",
+    foreach=ForEach("invoice", items="$render.invoices", key="ref", steps=[
+        Step("issue", agent="executor", action="issue_invoice", connector="invoices", compensate="void_invoice",
              inputs={"item": "$item", "kind": "invoice"}),
-        Step("send", agent="executor", action="send_email", connector="email", covered_by="issue",
-             inputs={"item": "$item", "kind": "invoice_email"}),
+        Step("send", agent="invoicing.cover", action="send_email", connector="email", covered_by="issue",
+             inputs={"item": "$item", "issued": "$issue"}),
+        Step("sent", agent="invoicing.sent", action="mark_invoice_sent", connector="invoices", covered_by="issue",
+             inputs={"issued": "$issue", "mail": "$send"}),
+    ]),
+)
+
+INVOICE_REMINDERS = Workflow(
+    "invoice_reminders", "Reminders for invoices past their due date and unpaid (each e-mail reviewed)",
+    intents=("payment reminders", "remind clients to pay", "chase payments", "dunning"),
+    params={"as_of": Param(str, "", "YYYY-MM-DD taken as today (default: the newest record's date)", pattern=DATE)},
+    steps=[Step("overdue", agent="invoicing.overdue", inputs={"as_of": "$params.as_of"})],
+    foreach=ForEach("reminder", items="$overdue.reminders", key="number", steps=[
+        Step("send", agent="executor", action="send_email", connector="email", inputs={"item": "$item", "kind": "email"}),
     ]),
 )
 
@@ -109,4 +121,4 @@ WEEKLY_CONTENT = Workflow(
     ],
 )
 
-WORKFLOWS = [INBOX_TRIAGE, MEETING_FOLLOWUP, INVOICING, WEEKLY_CONTENT]
+WORKFLOWS = [INBOX_TRIAGE, MEETING_FOLLOWUP, INVOICING, INVOICE_REMINDERS, WEEKLY_CONTENT]

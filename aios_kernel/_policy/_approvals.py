@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 OPEN = ("pending", "deferred")
-MONEY_FIELDS = ("lines", "total", "subtotal", "amount", "hours", "rate", "currency", "number")
+MONEY_FIELDS = ("lines", "total", "subtotal", "amount", "hours", "rate", "currency", "number", "net", "vat", "tax", "ref",
+                "issue_date", "month", "buyer")
 
 
 @dataclass

@@ -177,6 +177,24 @@ SCHEMA: dict[str, Any] = {
             }
         },
     },
+    "invoicing": {
+        # read by aios_kernel._invoices (the seller on every invoice, numbering, payment terms)
+        "legal_name": _s(str, "", "the business's name on invoices (default: [workspace] name)"),
+        "address": _s(str, "", "street and number"),
+        "postcode": _s(str, ""),
+        "city": _s(str, ""),
+        "country": _s(str, "DE", "ISO 3166 code of the business's country (decides domestic VAT or reverse charge)"),
+        "vat_id": _s(str, "", "the business's VAT id (required on invoices with VAT or reverse charge)"),
+        "tax_number": _s(str, "", "the business's tax number"),
+        "vat_rate": _s(NUMBER, 19, "standard VAT rate in percent for clients in the business's own country"),
+        "iban": _s(str, "", "account payments go to (checked)"),
+        "bic": _s(str, ""),
+        "bank": _s(str, ""),
+        "prefix": _s(str, "INV", "invoice numbers are PREFIX-YEAR-SEQ"),
+        "digits": _s(int, 4, "digits of the sequence number (zero-padded)"),
+        "payment_days": _s(int, 14, "days from issue to the due date"),
+        "continue_from": {"*": _s(int, 0, "YEAR = last number issued that year before this ledger (the next one follows it)")},
+    },
     "schedule": {
         # [schedule.NAME]: read by aios_kernel._scheduler (policies explained in its _model module)
         "*": {

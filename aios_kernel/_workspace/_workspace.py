@@ -9,6 +9,7 @@ Layout::
         runs/           executed notebooks and their HTML, one folder per run
         snapshots/      consistent backups made by `aios snapshot`
         ledger.jsonl    side effects executed through the local ledger connector
+        invoices/       issued invoices: NUMBER.pdf (Factur-X PDF/A-3) and NUMBER.xml (EN 16931)
 """
 
 from __future__ import annotations
@@ -64,8 +65,13 @@ issue_invoice = "review"
 publish_post = "review"
 
 [connectors.ledger]
-# Invoices and posts land here until their own connectors are set up: one JSON line per effect.
+# Posts and other effects without a connector of their own land here: one JSON line per effect.
 path = "ledger.jsonl"
+
+[connectors.invoices]
+# The invoice ledger in store.db; each issued invoice is invoices/NUMBER.pdf (Factur-X) and NUMBER.xml.
+kind = "invoices"
+folder = "invoices"
 
 [connectors.email]
 # With no smtp_host, mail is delivered into the workspace's Maildir (mail/.Sent) and nothing
@@ -172,12 +178,15 @@ def private_tree(root: Path) -> None:
                 private(Path(folder) / name)
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, created 0600 (never readable by others, even for a moment)."""
+def write_private(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` atomically, created 0600 (never readable by others, even for a moment)."""
     tmp = path.with_name(path.name + ".partial")
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     try:
-        os.write(fd, text.encode("utf-8"))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -194,8 +203,11 @@ def harden(paths: WorkspacePaths) -> None:
             private(paths.root / name)
 
 
-def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePaths:
-    """Create the folders (0700) and a default aios.toml (0600); an existing aios.toml is kept."""
+def create(path: Path, *, settings: dict[str, str] | None = None, tables: dict[str, dict] | None = None) -> WorkspacePaths:
+    """Create the folders (0700) and a default aios.toml (0600); an existing aios.toml is kept.
+
+    ``tables`` are further tables written into a new aios.toml as given (``{"invoicing": {...}}`` from a
+    business folder's business.toml)."""
     check_path(path, must_exist=False)
     paths = WorkspacePaths(path)
     for folder in (path, paths.index, paths.runs, paths.snapshots):
@@ -206,6 +218,8 @@ def create(path: Path, *, settings: dict[str, str] | None = None) -> WorkspacePa
                   "working_hours": "09:00-17:00", "working_days": "Mon-Fri"}
         values.update(settings or {})
         text = DEFAULT_TOML.format(**{k: _toml_string(str(v)) for k, v in values.items()})
+        for name, table in (tables or {}).items():
+            text += "\n" + _toml_table(name, table)
         Config(_parse(text))  # never write a file we could not read back
         write_private(paths.config, text)
     return paths
@@ -219,6 +233,22 @@ def _toml_string(value: str) -> str:
     from .._values import clean
 
     return json.dumps(clean(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_table(name: str, table: dict) -> str:
+    """``[name]`` with its keys (text, numbers, booleans, and one level of sub-tables) as TOML."""
+
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        return _toml_string(str(v))
+
+    flat = [f"{_toml_string(str(k))} = {value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    subs = [f"\n[{name}.{_toml_string(str(k))}]\n" + "".join(f"{_toml_string(str(sk))} = {value(sv)}\n" for sk, sv in v.items())
+            for k, v in table.items() if isinstance(v, dict)]
+    return f"[{name}]\n" + "".join(line + "\n" for line in flat) + "".join(subs)
 
 
 def _parse(text: str) -> dict:

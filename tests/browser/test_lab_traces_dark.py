@@ -41,7 +41,7 @@ def test_traces_and_inbox_render_readably_in_the_dark_theme(page, tmp_path, bws,
         issue.click()
         detail = timeline.locator(".aios-tl-detail")
         detail.locator("summary", has_text="input").wait_for(timeout=15_000)
-        assert "INV-202610-NRD-01" in detail.inner_text() and "side effect" in detail.inner_text()
+        assert "2026-10-NRD-01" in detail.inner_text() and "side effect" in detail.inner_text()
         timeline.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "lab_dark_trace_timeline.png"))
 

@@ -34,6 +34,12 @@ POST = {"title": "Three lessons from a showroom visit", "body": "- Ask for the s
 HOOK = {"event": "invoice.issued", "text": "INV-2026-0007 issued", "data": {"number": "INV-2026-0007"}}
 SECRET = "Leak-Canary-7f3a9c"
 BREAKER = "breaker_failures = 3\nbreaker_cooldown_s = 0.5\ntimeout_s = 5\n"
+INVOICE = {"ref": "2026-10-TST-01", "client": "Test Client GmbH", "client_id": "cl_test",
+           "buyer": {"name": "Test Client GmbH", "country": "DE", "city": "Hamburg"}, "currency": "EUR",
+           "issue_date": "2026-11-01", "due_date": "2026-11-15", "month": "2026-10",
+           "lines": [{"date": "2026-10-02", "description": "Workshop", "hours": "2.5", "rate": "150.00", "amount": "375.00"}],
+           "tax": {"category": "S", "rate": "19"}, "net": "375.00", "vat": "71.25", "total": "446.25"}
+SELLER = '[invoicing]\ncountry = "DE"\nvat_id = "DE492655486"\nprefix = "T"\n'
 
 
 @dataclass
@@ -136,8 +142,30 @@ def _undo_invoice(wb: Any, kind: Kind) -> None:
     assert [e["action"] for e in target.entries()] == ["issue_invoice", "void_invoice"] and issued["line"] == 1
 
 
+def _invoice_count(wb: Any) -> int:
+    """Invoices issued, with one PDF each (no file without a number, no number without its file)."""
+    target = wb.connectors.get("invoices")
+    issued = target.ledger.list()
+    pdfs = sorted(p.name for p in target.folder.glob("*.pdf")) if target.folder.is_dir() else []
+    assert pdfs == sorted(f"{i.number}.pdf" for i in issued)
+    return len([i for i in issued if i.status != "void"])
+
+
+def _undo_issued(wb: Any, kind: Kind) -> None:
+    target = wb.connectors.get("invoices")
+    outbox = wb.orchestrator.outbox
+    issued = outbox.execute(key="k-inv", connector="invoices", action="issue_invoice", payload=INVOICE, **_CTX)
+    undone = outbox.execute(key="k-inv:undo", connector="invoices", action="void_invoice",
+                            payload={"undo_of": "k-inv", "reason": "a later step failed"}, **_CTX)
+    again = outbox.execute(key="k-inv:undo", connector="invoices", action="void_invoice", payload={"undo_of": "k-inv"},
+                           **_CTX)
+    kept = target.ledger.get(issued["number"])
+    assert undone["number"] == issued["number"] == kept.number and kept.status == "void" and again == undone
+    assert kind.effects(wb) == 0 and (kind.ws / issued["pdf"]).exists()  # a void keeps its number and its PDF
+
+
 _CTX = {"run_id": "run_conformance", "task_id": "task_conformance", "step": "act"}
-KINDS = ["ledger", "email-maildir", "email-smtp", "calendar-ics", "calendar-caldav", "site", "webhook"]
+KINDS = ["ledger", "email-maildir", "email-smtp", "invoices", "calendar-ics", "calendar-caldav", "site", "webhook"]
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +202,14 @@ def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
         email_settings(ws, smtp)
         k = Kind(which, "email", ws, "send_email", MAIL, mail_bad, lambda wb: len(smtp.messages),
                  lambda: smtp.provoke("drop-before-data", times=100))
+    elif which == "invoices":
+        _table(ws, "invoices", BREAKER)
+        with (ws / "aios.toml").open("a") as fh:
+            fh.write("\n" + SELLER)
+        bad = [({**INVOICE, "currency": "euro"}, "currency"), ({**INVOICE, "total": "446.26"}, "total"),
+               ([1, 2], "payload")]
+        k = Kind(which, "invoices", ws, "issue_invoice", INVOICE, bad, _invoice_count,
+                 lambda: _blocked(ws, "invoices", "folder", "blocked/invoices"), undo=_undo_issued)
     elif which.startswith("calendar"):
         bad = [({**EVENT, "attendees": ["nobody"]}, "attendees"), ({**EVENT, "title": 7}, "title"),
                ({**EVENT, "end": "2026-12-03T09:00:00+01:00"}, "end"), ({**EVENT, "start": "tomorrow"}, "start"),

@@ -30,13 +30,13 @@ def test_an_approval_carries_what_why_evidence_cost_and_options(twb):
     assert run.status == "waiting_approval"
     [a] = twb.approvals.pending()
     assert a.kind == "action" and a.action == "issue_invoice"
-    assert a.payload["number"] == "INV-202610-NRD-01" and a.payload["total"] == "3120.00"
-    assert "INV-202610-NRD-01" in a.payload["document"]
-    assert a.why["agent"] == "executor@1" and a.why["key"].endswith("invoice:INV-202610-NRD-01/issue")
+    assert a.payload["ref"] == "2026-10-NRD-01" and a.payload["total"] == "3120.00" and "number" not in a.payload
+    assert "draft 2026-10-NRD-01" in a.payload["document"]  # numbered when issued
+    assert a.why["agent"] == "executor@1" and a.why["key"].endswith("invoice:2026-10-NRD-01/issue")
     assert any("always reviewed" in r for r in a.why["policy"]["reasons"])
     assert a.evidence and a.evidence[0]["source"] == "timesheets + rate card"
     assert set(a.cost) == {"run", "step"}
-    assert "Issue invoice" in str(a) and "<table>" in a._repr_html_()
+    assert "Issue the invoice" in str(a) and "<table>" in a._repr_html_()
 
 
 def test_deciding_twice_is_refused_and_the_effect_happens_once(twb, fast_ws):
@@ -50,10 +50,12 @@ def test_deciding_twice_is_refused_and_the_effect_happens_once(twb, fast_ws):
     twb.run_pending()
     twb.run_pending()
     assert run.status == "succeeded"
-    keys = [line["key"] for line in ledger_lines(fast_ws)]
-    assert keys == ["nordlys-oct/invoice:INV-202610-NRD-01/issue", "nordlys-oct/invoice:INV-202610-NRD-01/send"]
+    [issued] = twb.invoices.list()
+    assert issued.key == "nordlys-oct/invoice:2026-10-NRD-01/issue" and issued.status == "sent"
     lines = ledger_lines(fast_ws)
-    assert lines[1]["payload"]["to"] == ["accounts@nordlys.no"] and lines[1]["payload"]["attachment"] == "INV-202610-NRD-01"
+    assert [line["key"] for line in lines] == ["nordlys-oct/invoice:2026-10-NRD-01/send"]
+    assert lines[0]["payload"]["to"] == ["accounts@nordlys.no"]
+    assert lines[0]["payload"]["attachments"] == [{"path": issued.pdf, "sha256": issued.pdf_sha256}]
 
 
 def test_edits_change_text_but_never_computed_money(twb, fast_ws):
@@ -66,8 +68,8 @@ def test_edits_change_text_but_never_computed_money(twb, fast_ws):
         a.approve(edits={"colour": "red"})
     a.approve(edits={"period": "October 2026 (corrected)"})
     twb.run_pending()
-    issued = ledger_lines(fast_ws)[0]
-    assert issued["payload"]["period"] == "October 2026 (corrected)" and issued["payload"]["total"] == "3120.00"
+    [issued] = twb.invoices.list()
+    assert issued.document["period"] == "October 2026 (corrected)" and issued.total == "3120.00"
 
 
 def test_reject_cancels_the_task_and_nothing_is_sent(twb, fast_ws):
@@ -75,9 +77,10 @@ def test_reject_cancels_the_task_and_nothing_is_sent(twb, fast_ws):
     twb.approvals.pending()[0].reject("wrong month")
     twb.run_pending()
     assert run.status == "cancelled"
-    task = run.task("invoice:INV-202610-NRD-01")
+    task = run.task("invoice:2026-10-NRD-01")
     assert "wrong month" in task.error
-    assert ledger_lines(fast_ws) == []
+    assert ledger_lines(fast_ws) == [] and twb.invoices.list() == []
+    assert [d["status"] for d in twb.invoices.drafts()] == ["rejected"]
 
 
 def test_defer_hides_an_approval_until_its_time(twb):

@@ -12,7 +12,7 @@ def test_the_four_workflows_are_registered_and_readable(twb):
     wfs = twb.workflows()
     assert {"inbox_triage", "meeting_followup", "invoicing", "weekly_content"} <= set(wfs)
     text = wfs["invoicing"].describe()
-    assert "issue [executor] → issue_invoice via ledger (undo: void_invoice)" in text
+    assert "issue [executor] → issue_invoice via invoices (undo: void_invoice)" in text
     assert "for each invoice in $render.invoices" in text
 
 
@@ -26,9 +26,11 @@ def test_invoicing_computes_numbers_with_decimal_from_timesheets(twb):
         "SELECT p.code, r.hourly_rate FROM projects p JOIN rates r ON r.key=p.rate_key")}
     assert set(invoices) == set(hours)
     for code, inv in invoices.items():
-        assert Decimal(inv["total"]) == (hours[code] * rates[code]).quantize(Decimal("0.01"))
-        assert sum(Decimal(line["amount"]) for line in inv["lines"]) == Decimal(inv["total"])
-    assert invoices["NRD-01"]["total"] == "3120.00"
+        assert Decimal(inv["net"]) == (hours[code] * rates[code]).quantize(Decimal("0.01"))
+        assert sum(Decimal(line["amount"]) for line in inv["lines"]) == Decimal(inv["net"])
+        assert Decimal(inv["total"]) == Decimal(inv["net"]) + Decimal(inv["vat"])
+    assert invoices["NRD-01"]["total"] == "3120.00"  # Oslo: outside the EU, no VAT
+    assert (invoices["BRW-01"]["net"], invoices["BRW-01"]["vat"]) == ("5400.00", "1026.00")  # Hamburg: 19 %
     assert len(run.tasks) == 1 + len(invoices)
 
 
@@ -91,15 +93,15 @@ def test_approve_all_and_resume_apply_each_effect_exactly_once(twb, fast_ws):
     keys = Counter(line["key"] for line in ledger_lines(fast_ws))
     assert keys and max(keys.values()) == 1
     applied = twb.store.scalar("SELECT count(*) FROM outbox WHERE status='applied'")
-    assert applied == len(keys)
+    assert applied == len(keys) + 2 * len(twb.invoices.list())  # each invoice: issued and marked sent in its ledger
 
 
 def test_simulate_proposes_effects_and_executes_none(twb, fast_ws):
     run = twb.simulate("invoicing", {"month": "2026-10"})
     assert run.status == "succeeded" and run.mode == "simulate"
     proposed = run.proposed_effects()
-    assert len(proposed) == 10 and {e["action"] for e in proposed} == {"issue_invoice", "send_email"}
-    assert ledger_lines(fast_ws) == [] and twb.approvals.pending() == []
+    assert len(proposed) == 15 and {e["action"] for e in proposed} == {"issue_invoice", "send_email", "mark_invoice_sent"}
+    assert ledger_lines(fast_ws) == [] and twb.approvals.pending() == [] and twb.invoices.list() == []
 
 
 def test_morning_summary_says_what_is_planned_waiting_and_what_it_cost(twb):

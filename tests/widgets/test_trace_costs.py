@@ -54,11 +54,11 @@ def test_timeline_rows_follow_the_span_tree_and_resolve_references(awb, close_wi
         assert 0 <= s["start"] <= s["end"]
     kinds = {s["kind"] for s in spans}
     assert {"run", "task", "step", "connector"} <= kinds
-    assert w.totals["failed"] == 0 and w.totals["connector_calls"] == 2  # the invoice, and its e-mail
-    issue = next(s for s in spans if s["kind"] == "connector" and s["name"] == "ledger.issue_invoice")
+    assert w.totals["failed"] == 0 and w.totals["connector_calls"] == 3  # the invoice, its e-mail, the ledger's sent mark
+    issue = next(s for s in spans if s["kind"] == "connector" and s["name"] == "invoices.issue_invoice")
     d = w.select(issue["id"])
     assert d["input"]["what"] == "side effect" and d["input"]["status"] == "applied"
-    assert d["input"]["payload"]["number"] == "INV-202610-NRD-01"
+    assert d["input"]["payload"]["ref"] == "2026-10-NRD-01"
     step = next(s for s in spans if s["kind"] == "step" and s["name"] == "compute")
     out = w.select(step["id"])["output"]
     assert out["what"] == "step checkpoint" and out["outputs"]["invoices"]
