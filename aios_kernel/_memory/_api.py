@@ -144,14 +144,15 @@ class Memory:
 
     def attest(self, text: str, *, fact: str, source_ref: str, meta: Mapping[str, Any] | None = None,
                event_time: datetime | str | None = None, client: str | None = None, project: str | None = None,
-               actor: str | None = None) -> MemoryRef:
+               actor: str | None = None, store: Store | None = None) -> MemoryRef:
         """Record what a connector learned (``fact``: ``sent``, ``issued``, ``bounced``...), signed.
 
         A long-term memory of kind ``assertion`` whose ``source_ref`` names where it was learned
         (``effect:KEY``, ``artifact:ID``), signed with a key derived from the workspace key
         (:mod:`._assertions`): ``aios verify`` reports one edited afterwards. It is written in the
         caller's transaction, if any (with the effect it records), and embedded later with the
-        other pending memories; keyword search finds it at once.
+        other pending memories; keyword search finds it at once. ``store``: the caller's connection
+        (a background worker has its own), so the memory joins the transaction that holds the write lock.
         """
         from .._workspace import derived_key
         from . import _assertions
@@ -170,7 +171,7 @@ class Memory:
             event_time=p["event_time"], client_id=p["client_id"], project_id=p["project_id"], meta=p["meta"]))
         new = _records.prepare({**item, "meta": signed}, defaults={}, max_chars=self.max_chars,
                                extra_kinds=self.extra_kinds, session_id=self.session_id)
-        return _records.create_many(self.store, [new], actor=self._actor(actor))[0][0]
+        return _records.create_many(store or self.store, [new], actor=self._actor(actor))[0][0]
 
     def verify_assertions(self) -> tuple[int, list[str]]:
         """``(assertions checked, problems)``: every signed record against its signature (``aios verify``)."""

@@ -160,7 +160,7 @@ class Outbox:
             learned.text, fact=learned.fact, source_ref=f"effect:{key}", event_time=iso(),
             meta={**learned.meta, "connector": row["connector"], "action": row["action"], "effect_key": key, "run_id": run_id},
             client=payload.get("client_id") if isinstance(payload.get("client_id"), str) else None,
-            actor=f"connector:{row['connector']}")
+            actor=f"connector:{row['connector']}", store=self.store)
 
     def _unknown(self, key: str, reason: str, hint: str, run_id: str, parent_span: str | None, *, started: float,
                  called: bool = False, cost: float = 0.0) -> None:
