@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._errors import ValidationError, WorkflowError
@@ -134,6 +135,8 @@ class AgentEnv:
     recall: Callable[..., list[Evidence]]
     """``recall(query, k=..., where=...)``: evidence from memory, or keyword search over the records."""
     history: RunHistory
+    busy: Callable[[datetime, datetime], list[tuple[datetime, datetime]]] | None = None
+    """``busy(start, end)``: the owner's busy times in that window, from the calendar connector (None: no calendar)."""
 
 
 @dataclass
@@ -183,6 +186,14 @@ class AgentContext:
     def recall(self, query: str, *, k: int = 5, where: dict[str, Any] | None = None) -> list[Evidence]:
         """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""
         return self.env.recall(query, k=k, where=where)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The owner's busy times overlapping [start, end) (aware datetimes); [] when no calendar is configured.
+
+        A calendar that cannot be read raises :class:`~aios_kernel.ConnectorError`: an agent that
+        proposes times must then propose none rather than guess.
+        """
+        return self.env.busy(start, end) if self.env.busy is not None else []
 
     def template(self, name: str) -> str:
         """The workspace's template called ``name`` (a built-in one if it has none)."""

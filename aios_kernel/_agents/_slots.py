@@ -233,13 +233,21 @@ def hints(text: str, now: date) -> list[Hint]:
     return out
 
 
-def propose(hinted: list[Hint], now: datetime, wt: WorkingTime, *, n: int = 3) -> list[datetime]:
-    """Up to ``n`` slots: the hinted days and times that fit, then the next working days; all in the future."""
+HORIZON_DAYS = 60
+"""How far ahead :func:`propose` looks for free working days."""
+
+
+def propose(hinted: list[Hint], now: datetime, wt: WorkingTime, *, n: int = 3,
+            busy: list[tuple[datetime, datetime]] | None = None) -> list[datetime]:
+    """Up to ``n`` slots: the hinted days and times that fit, then the next working days; all in the future,
+    and none overlapping a ``busy`` time (the calendar's, when there is one)."""
     out: list[datetime] = []
+    taken = busy or []
 
     def offer(d: date, at: time) -> None:
         slot = datetime.combine(d, at, tzinfo=wt.zone)
-        if len(out) < n and slot not in out and wt.fits(slot, now):
+        end = slot + timedelta(minutes=SLOT_MINUTES)
+        if len(out) < n and slot not in out and wt.fits(slot, now) and not any(a < end and slot < b for a, b in taken):
             out.append(slot)
 
     timed = [h for h in hinted if h.at is not None]
@@ -253,7 +261,7 @@ def propose(hinted: list[Hint], now: datetime, wt: WorkingTime, *, n: int = 3) -
     if out:
         return out
     d = now.astimezone(wt.zone).date()
-    for _ in range(60):  # the next working days, alternating the usual times; the first hour where neither fits
+    for _ in range(HORIZON_DAYS):  # the next working days, alternating the usual times; the first hour where neither fits
         d += timedelta(days=1)
         if d.weekday() not in wt.days:
             continue

@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .._entities import normalise_name
+from .._errors import ConnectorError
 from .._entities._mail import flag_reasons
 from .._entities._reconcile import email_domain
 from .._evidence import FRAUD, INJECTION, snippet
@@ -420,7 +421,11 @@ class DraftReply(Agent):
         slots: list[datetime] = []
         if scheduling or any(h.at for h in owner_hints):
             hinted = owner_hints or _slots.hints(" ".join(questions[i] for i in scheduling), moment.date())
-            slots = _slots.propose(hinted, moment, wt)
+            try:  # only times the calendar shows free; a calendar that cannot be read offers none
+                busy = ctx.busy(moment, moment + timedelta(days=_slots.HORIZON_DAYS + 2))
+                slots = _slots.propose(hinted, moment, wt, busy=busy)
+            except ConnectorError:
+                slots = []
         if slots:  # the times are offered as a list: the note's sentences about dates are not repeated (still cited)
             for f in noted:
                 if f.text and _slots.hints(f.text, moment.date() - timedelta(days=366)):

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -84,13 +85,20 @@ class Orchestrator:
         self.policy = Policy(self.config)
         self.history = History(self.store)
         self.agents = AgentEnv(store=self.store.reader(), config=self.config, records=records, models=models,
-                               recall=partial(recall, self.config, memory, records), history=self.history)
+                               recall=partial(recall, self.config, memory, records), history=self.history,
+                               busy=self._busy)
         self.owner = new_worker_id()
         self.rng = random.Random()
         self.runner = TaskRunner(self.store, broker=self.broker, outbox=self.outbox, approvals=self.approvals,
                                  policy=self.policy, agents=self.agents, owner=self.owner, rng=self.rng,
                                  settings=RunnerSettings.from_config(self.config, lease_s=self.broker.lease_s),
                                  services={"mail.sync": self._sync_mail})
+
+    def _busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Busy times of the calendar connector named ``calendar``, for agents that propose meeting times."""
+        if "calendar" not in self.connectors.names():
+            return []
+        return [(b.start, b.end) for b in self.connectors.calendar().busy(start, end)]
 
     # -- submitting --------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -273,3 +273,30 @@ def test_a_larger_model_on_127_0_0_1_writes_openings_and_never_sees_a_sensitive_
         assert all("DATA-" in m["messages"][-1]["content"] for m in server.seen)  # outside text only spotlighted
     finally:
         server.close()
+
+
+def test_slots_avoid_the_calendars_busy_times(twb) -> None:
+    (twb.paths.root / "calendar.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:busy-1\r\n"
+        "DTSTAMP:20261101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20261203T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261203T110000\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    run = twb.run("inbox_triage", {}, idempotency_key="busy-calendar")
+    _, items = _by_file(twb, run)
+    pieter = items["27-veldhoven-december-call.eml"]
+    assert [datetime.fromisoformat(s).strftime("%d %b %H:%M") for s in pieter["slots"]] == ["04 Dec 14:00"]
+    busy = (datetime(2026, 12, 3, 9, 30, tzinfo=BERLIN), datetime(2026, 12, 3, 11, 0, tzinfo=BERLIN))
+    for r in items.values():
+        for s in r.get("slots", []):
+            start = datetime.fromisoformat(s)
+            assert not (busy[0] < start + timedelta(minutes=60) and start < busy[1]), s
+
+
+def test_a_calendar_that_cannot_be_read_offers_no_times(twb) -> None:
+    from tests.connectors.test_calendar import FIXTURES
+
+    (twb.paths.root / "calendar.ics").write_bytes((FIXTURES / "broken_zone.ics").read_bytes())
+    run = twb.run("inbox_triage", {}, idempotency_key="broken-calendar")
+    _, items = _by_file(twb, run)
+    assert items and all(not r.get("slots") for r in items.values())
+    assert all("Thursday 3 December" not in r.get("body", "") for r in items.values())
+    assert "Thursday 3 December" not in items["27-veldhoven-december-call.eml"]["body"]
