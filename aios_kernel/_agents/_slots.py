@@ -21,18 +21,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .._errors import ConfigError
+from .._workspace import WorkingTime
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 SLOT_MINUTES = 60
 """How long a proposed slot is taken to last (it must end within the working hours)."""
 DEFAULT_TIMES = (time(10, 0), time(14, 0))
 """Times offered on a day when nobody named one (kept only when inside the working hours)."""
 
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?"
 _DAYNUM = r"(\d{1,2})(?:st|nd|rd|th)?"
@@ -45,73 +42,17 @@ _ISO = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 _NUM = re.compile(r"\d{1,2}")
 
 
-@dataclass(frozen=True)
-class WorkingTime:
-    """When the owner works: a zone, daily hours and the working weekdays (0 = Monday)."""
-
-    zone: ZoneInfo
-    start: time
-    end: time
-    days: frozenset[int]
-
-    @property
-    def place(self) -> str:
-        """The zone as people say it: ``Europe/Berlin`` is "Berlin time"."""
-        key = getattr(self.zone, "key", "UTC")
-        return "UTC" if key in ("UTC", "Etc/UTC") else f"{key.rsplit('/', 1)[-1].replace('_', ' ')} time"
-
-    def fits(self, start: datetime, now: datetime) -> bool:
-        """``start`` is on a working day after ``now``'s day, and the slot lies inside the working hours."""
-        local = start.astimezone(self.zone)
-        end = local + timedelta(minutes=SLOT_MINUTES)
-        return (local.date() > now.astimezone(self.zone).date() and local.weekday() in self.days
-                and local.time() >= self.start and end.date() == local.date() and end.time() <= self.end)
-
-
-def _parse_days(value: Any) -> frozenset[int]:
-    text = ",".join(value) if isinstance(value, list) else str(value)
-    out: set[int] = set()
-    for chunk in (c.strip().lower() for c in text.split(",") if c.strip()):
-        if "-" in chunk:
-            a, b = (x.strip()[:3] for x in chunk.split("-", 1))
-            if a not in DAYS or b not in DAYS:
-                raise ValueError(chunk)
-            i, j = DAYS.index(a), DAYS.index(b)
-            out.update(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
-        elif chunk[:3] in DAYS:
-            out.add(DAYS.index(chunk[:3]))
-        else:
-            raise ValueError(chunk)
-    if not out:
-        raise ValueError(text)
-    return frozenset(out)
-
-
 def working_time(config: Any) -> WorkingTime:
     """The owner's working time from ``[workspace]``; a bad value is a :class:`ConfigError` naming the key."""
-    tz = str(config.get("workspace.timezone") or "UTC")
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"[workspace] timezone {tz!r} is not an IANA zone (e.g. \"Europe/Berlin\")", key="workspace.timezone") from exc
-    hours = str(config.get("workspace.working_hours") or "09:00-17:00")
-    m = _HOURS.match(hours)
-    try:
-        if not m:
-            raise ValueError(hours)
-        start, end = time(int(m.group(1)), int(m.group(2))), time(int(m.group(3)), int(m.group(4)))
-        if start >= end:
-            raise ValueError(hours)
-    except ValueError as exc:
-        raise ConfigError(f"[workspace] working_hours {hours!r} must be \"HH:MM-HH:MM\" with the start before the end "
-                          "(e.g. \"09:00-17:00\")", key="workspace.working_hours") from exc
-    days_value = config.get("workspace.working_days") or "Mon-Fri"
-    try:
-        days = _parse_days(days_value)
-    except ValueError as exc:
-        raise ConfigError(f"[workspace] working_days {days_value!r} must name weekdays, e.g. \"Mon-Fri\" or "
-                          "\"Mon,Tue,Thu\"", key="workspace.working_days") from exc
-    return WorkingTime(zone, start, end, days)
+    return WorkingTime.from_config(config)
+
+
+def fits(wt: WorkingTime, start: datetime, now: datetime) -> bool:
+    """``start`` is on a working day after ``now``'s day, and the slot lies inside the working hours."""
+    local = start.astimezone(wt.zone)
+    end = local + timedelta(minutes=SLOT_MINUTES)
+    return (local.date() > now.astimezone(wt.zone).date() and local.weekday() in wt.days
+            and local.time() >= wt.start and end.date() == local.date() and end.time() <= wt.end)
 
 
 def run_now(given: str, today: date, wt: WorkingTime) -> datetime:
@@ -247,7 +188,7 @@ def propose(hinted: list[Hint], now: datetime, wt: WorkingTime, *, n: int = 3,
     def offer(d: date, at: time) -> None:
         slot = datetime.combine(d, at, tzinfo=wt.zone)
         end = slot + timedelta(minutes=SLOT_MINUTES)
-        if len(out) < n and slot not in out and wt.fits(slot, now) and not any(a < end and slot < b for a, b in taken):
+        if len(out) < n and slot not in out and fits(wt, slot, now) and not any(a < end and slot < b for a, b in taken):
             out.append(slot)
 
     timed = [h for h in hinted if h.at is not None]
@@ -281,4 +222,4 @@ def fmt(slot: datetime) -> str:
     return f"{slot:%A} {slot.day} {slot:%B}, {slot:%H:%M}"
 
 
-__all__ = ["Hint", "WorkingTime", "fmt", "hints", "propose", "run_now", "working_time"]
+__all__ = ["Hint", "WorkingTime", "fits", "fmt", "hints", "propose", "run_now", "working_time"]
