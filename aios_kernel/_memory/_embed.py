@@ -41,6 +41,8 @@ class EmbedSettings:
     model: str = "all-MiniLM-L6-v2"
     int8: bool = True
     batch_size: int = 64
+    batch_chars: int = 12_000
+    """A batch's padded size at most (texts times the longest): what bounds an ingest's peak memory."""
     address: str = ""
     workers: int = 0
     threads: int = 0
@@ -54,6 +56,7 @@ class EmbedSettings:
             model=model,
             int8=int8,
             batch_size=max(1, int(config.get("dask.batch_size") or 64)),
+            batch_chars=max(1, int(config.get("dask.batch_chars") or 12_000)),
             address=config.get("dask.address") or "",
             workers=int(config.get("dask.workers") or 0),
             threads=int(config.get("models.threads") or 0),
@@ -99,7 +102,7 @@ class DaskEmbedder:
         """Positions of ``texts`` grouped into batches of similar length."""
         from .._models._embedding import length_batches
 
-        return length_batches([len(t) for t in texts], self.settings.batch_size)
+        return length_batches([len(t) for t in texts], self.settings.batch_size, self.settings.batch_chars)
 
     def embed(self, texts: Sequence[str], on_batch: Callable[[list[int], Any], None], *,
               progress: bool | None = None) -> list[BatchFailure]:

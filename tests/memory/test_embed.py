@@ -70,6 +70,18 @@ def test_length_buckets_group_similar_lengths() -> None:
     assert sorted(i for b in batches for i in b) == list(range(6))
 
 
+def test_long_passages_go_fewer_to_a_batch_so_the_peak_stays_flat() -> None:
+    from aios_kernel._models._embedding import TRUNCATED_CHARS, length_batches
+
+    lengths = [40] * 100 + [1_200] * 30 + [90_000] * 5  # notes, e-mails, documents cut at the model's window
+    batches = length_batches(lengths, 64, max_chars=12_000)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        padded = len(b) * min(max(lengths[i] for i in b), TRUNCATED_CHARS)
+        assert len(b) <= 64 and (padded <= 12_000 or len(b) == 1), (len(b), padded)
+    assert max(len(b) for b in batches) == 64 and len(batches) == 2 + 3 + 1  # 100 short ones: 64 + 36; 30: 10 a batch
+
+
 def test_failed_embedding_is_pending_found_by_keyword_and_retried(tmp_path, minilm) -> None:
     from aios_kernel._memory import Memory
 
