@@ -247,7 +247,8 @@ class EmailConnector(Connector):
         return self.local
 
     def sync(self, *, limit: int | None = None, owner: str = "", batch: int = BATCH) -> SyncReport:
-        """Read what is new in the inbox and hand it to the workspace (``env.inbound``), ``batch`` messages at a time.
+        """Read what is new in the inbox and hand it to the workspace (``env.inbound``), ``batch`` messages at a time
+        (and at most ``BATCH_BYTES`` of them).
 
         Each batch is committed before the next is fetched: a sync that dies halfway goes on where it
         stopped, and what it had already recorded is not recorded twice. ``limit`` stops after about

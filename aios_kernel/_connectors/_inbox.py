@@ -5,12 +5,16 @@ after every batch, so a sync cut short (a crash, a dropped connection) goes
 on where it stopped:
 
 - **IMAP**: one connection per sync, the folder selected read-only, new
-  messages found by UID (``UID SEARCH UID n:*``) and fetched in batches with
-  ``BODY.PEEK[]`` (nothing is marked read). The folder's UIDVALIDITY is kept
+  messages found by UID (``UID SEARCH UID n:*``), their sizes asked first, and
+  fetched in batches with ``BODY.PEEK[]`` (nothing is marked read). The folder's UIDVALIDITY is kept
   with the last UID; when the server changes it, the folder is read again from
   the start (ingest writes nothing for a message it already has).
 - **Maildir**: every message in ``new`` and ``cur`` whose key was not seen
   before; the folder is left as it is.
+
+A batch is at most ``BATCH`` messages and ``BATCH_BYTES`` of them, so what a
+sync holds does not grow with the mailbox or its largest messages; a message
+over ``MAX_BYTES`` is listed in the report and never read.
 
 A lease in the store (``mail_sync_lock``) lets one sync of a mailbox run at a
 time, whichever process starts it: a second one is told a sync is running
@@ -33,9 +37,14 @@ from .._ids import iso
 from .._limits import LIMITS
 
 BATCH = 100
-"""Messages fetched (and handed over) at a time: what one sync holds in memory."""
-MAX_BYTES = LIMITS.max_file_bytes
-"""A message larger than this is not fetched; it is reported (size limits of untrusted input)."""
+"""Messages fetched (and handed over) at a time, at most."""
+BATCH_BYTES = 32 * 1024 * 1024
+"""Raw bytes fetched (and handed over) at a time, at most: with ``BATCH`` it bounds what one sync holds in
+memory (100 messages near the size limit would be gigabytes). A single message larger than this is a batch
+of its own."""
+MAX_BYTES = LIMITS.max_message_bytes
+"""A message larger than this is not fetched; it is reported (size limits of untrusted input). The same limit
+as the parser's for one e-mail, so a message the sync fetches is one ingest can read."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,14 @@ class SyncState:
                          " ON CONFLICT(mailbox) DO UPDATE SET synced_at=excluded.synced_at", (self.mailbox, iso()))
 
 
-def maildir_batches(folder: Path, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH) -> Iterator[list[Message]]:
-    """New messages of a Maildir, oldest first, ``batch`` at a time; the caller marks each batch seen."""
+def maildir_batches(folder: Path, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH,
+                    max_bytes: int | None = None) -> Iterator[list[Message]]:
+    """New messages of a Maildir, oldest first, ``batch`` at a time and at most ``max_bytes`` (default
+    ``BATCH_BYTES``) of them; the caller marks each batch seen.
+
+    Only ``new`` and ``cur`` are read: a file in ``tmp`` is a message still being delivered.
+    """
+    budget = BATCH_BYTES if max_bytes is None else max_bytes
     seen = state.seen()
     entries = []
     for sub in ("new", "cur"):
@@ -151,22 +166,44 @@ def maildir_batches(folder: Path, state: SyncState, skipped: list[Skipped], *, b
                     entries.append((entry.stat().st_mtime, key, entry.path))
     entries.sort()
     out: list[Message] = []
+    held = 0
     for _, key, path in entries:
         try:
-            size = os.path.getsize(path)
-            if size > MAX_BYTES:
-                skipped.append(Skipped(key, path, f"{size} bytes: larger than {MAX_BYTES} (not fetched)"))
-                state.mark_seen([key])
-                continue
-            raw = Path(path).read_bytes()
+            raw = _read_at_most(path, MAX_BYTES)
         except FileNotFoundError:
             continue  # moved by a mail client meanwhile: the next sync finds it under its new name
+        if raw is None:
+            size = _size(path)
+            skipped.append(Skipped(key, path, f"{size} bytes: larger than {MAX_BYTES} (not fetched)"))
+            state.mark_seen([key])
+            continue
+        if out and held + len(raw) > budget:
+            yield out
+            out, held = [], 0
         out.append(Message(str(folder), key, f"maildir:{path}", raw))
+        held += len(raw)
         if len(out) >= batch:
             yield out
-            out = []
+            out, held = [], 0
     if out:
         yield out
+
+
+def _read_at_most(path: str, limit: int) -> bytes | None:
+    """The file's bytes, or None when it is larger than ``limit``: never more than ``limit + 1`` bytes are read,
+    even when the file grows between the look at its size and the read."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > limit:
+            return None
+        raw = f.read(limit + 1)
+    return None if len(raw) > limit else raw
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
 
 
 class ImapInbox:
@@ -183,9 +220,17 @@ class ImapInbox:
     def mailbox(self) -> str:
         return f"imap://{self._login.username}@{self.host}:{self._login.port}/{self.folder}"
 
-    def batches(self, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH) -> Iterator[list[Message]]:
-        """New messages by UID, ``batch`` at a time; the caller records each batch's last UID (``state.advance_imap``)."""
+    def batches(self, state: SyncState, skipped: list[Skipped], *, batch: int = BATCH,
+                max_bytes: int | None = None) -> Iterator[list[Message]]:
+        """New messages by UID, ``batch`` at a time and at most ``max_bytes`` (default ``BATCH_BYTES``) of them;
+        each batch's last UID is recorded (``state.advance_imap``) once the caller asks for the next one.
+
+        The sizes (``RFC822.SIZE``) are asked first: a message over ``MAX_BYTES`` is never fetched, and each
+        ``FETCH`` of bodies asks for no more than the byte budget (the client holds a whole answer at once).
+        """
         from ._mailboxes import _quote
+
+        budget = BATCH_BYTES if max_bytes is None else max_bytes
 
         conn = self._login._connect()
         try:
@@ -205,13 +250,17 @@ class ImapInbox:
                 small, big = _split_by_size(sizes, chunk)
                 for uid, size in big:
                     skipped.append(Skipped(str(uid), self._source(validity, uid), f"{size} bytes: larger than {MAX_BYTES}"))
-                out = []
-                if small:
-                    typ, data = conn.uid("FETCH", ",".join(map(str, small)), "(UID BODY.PEEK[])")
-                    for uid, raw in _bodies(data):
-                        out.append(Message(self.mailbox, f"{validity}:{uid}", self._source(validity, uid), raw))
-                yield out
-                state.advance_imap(validity, chunk[-1])
+                parts = _by_bytes(small, budget) or [[]]
+                for n, part in enumerate(parts):
+                    out = []
+                    if part:
+                        typ, data = conn.uid("FETCH", ",".join(str(u) for u, _ in part), "(UID BODY.PEEK[])")
+                        for uid, raw in _bodies(data):
+                            out.append(Message(self.mailbox, f"{validity}:{uid}", self._source(validity, uid), raw))
+                        del data  # the answer and ``out`` share the bytes; only ``out`` is handed over
+                    yield out
+                    # the last part also passes the chunk's too-large messages above its last UID
+                    state.advance_imap(validity, chunk[-1] if n == len(parts) - 1 else part[-1][0])
             if not uids:
                 state.advance_imap(validity, last)
         except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
@@ -227,7 +276,20 @@ class ImapInbox:
         return f"{self.mailbox};UIDVALIDITY={validity};UID={uid}"
 
 
-def _split_by_size(data: Any, uids: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+def _by_bytes(sized: list[tuple[int, int]], budget: int) -> list[list[tuple[int, int]]]:
+    """``(uid, size)`` pairs, in order, cut into runs of at most ``budget`` bytes (a larger one alone)."""
+    parts: list[list[tuple[int, int]]] = []
+    held = budget + 1
+    for uid, size in sized:
+        if held + size > budget:
+            parts.append([])
+            held = 0
+        parts[-1].append((uid, size))
+        held += size
+    return parts
+
+
+def _split_by_size(data: Any, uids: list[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     import re
 
     sizes: dict[int, int] = {}
@@ -237,7 +299,7 @@ def _split_by_size(data: Any, uids: list[int]) -> tuple[list[int], list[tuple[in
         s = re.search(r"RFC822\.SIZE (\d+)", text)
         if m and s:
             sizes[int(m.group(1))] = int(s.group(1))
-    small = [u for u in uids if sizes.get(u, 0) <= MAX_BYTES]
+    small = [(u, sizes.get(u, 0)) for u in uids if sizes.get(u, 0) <= MAX_BYTES]
     big = [(u, sizes[u]) for u in uids if sizes.get(u, 0) > MAX_BYTES]
     return small, big
 

@@ -193,3 +193,175 @@ def test_attachments_are_stored_by_hash_and_an_oversized_one_is_listed_not_store
     wb.attachments.path(pdf["sha256"]).write_bytes(b"%PDF-1.7 forged")
     report = wb.verify()
     assert not report.ok and any("changed after it was received" in p for p in report.problems)
+
+
+# -- bad input and bounded batches ----------------------------------------------------------------
+
+
+def _attached(i: int, size: int = 3000) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"anna{i}@example.org", "maja@studio-maja.example", f"Drawings {i}"
+    msg["Message-ID"], msg["Date"] = f"<att-{i}@example.org>", "Mon, 23 Nov 2026 09:00:00 +0100"
+    msg.set_content(f"Hello Maja,\n\nthe drawings for item {i} are attached.\n")
+    msg.add_attachment(b"%PDF-1.7\n" + bytes(range(256)) * (size // 256), maintype="application", subtype="pdf",
+                       filename=f"d{i}.pdf")
+    return bytes(msg)
+
+
+def _deliver_raw(dovecot, name: str, raw: bytes) -> None:  # noqa: ANN001
+    """One message, as given, in the Dovecot user's INBOX (a file in Maildir/new owned by the server's user)."""
+    import os
+    import pwd
+
+    dove = pwd.getpwnam("dovecot")
+    for folder in (dovecot.maildir, *(dovecot.maildir / s for s in ("new", "cur", "tmp"))):
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, dove.pw_uid, dove.pw_gid)
+    path = dovecot.maildir / "new" / name
+    path.write_bytes(raw)
+    os.chown(path, dove.pw_uid, dove.pw_gid)
+
+
+def _imap_workbench(wb, dovecot):  # noqa: ANN001, ANN202
+    """The workspace of ``wb``, reopened with its e-mail connector reading the Dovecot INBOX."""
+    from aios_kernel import Workbench
+
+    root = wb.paths.root
+    email_settings(root, None, extra="\n" + dovecot.settings(sent=False))
+    wb.close()
+    w = Workbench.open(root)
+    w.secrets.set("imap", IMAP_PASSWORD)
+    return w
+
+
+def test_a_message_still_being_delivered_into_tmp_is_not_read(wb) -> None:  # noqa: ANN001
+    ws = wb.paths.root
+    _drop(ws, "1.a", _message(1))
+    tmp = ws / "mail" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    whole = _message(2, subject="Arrives in a moment")
+    (tmp / "2.b").write_bytes(whole[: len(whole) // 2])  # a delivery agent is still writing it
+
+    first = wb.sync_mail()
+    assert (first.fetched, first.written, first.rejected) == (1, 1, []), str(first)
+    assert "Arrives in a moment" not in _emails(wb)
+    (tmp / "2.b").write_bytes(whole)
+    (tmp / "2.b").rename(ws / "mail" / "new" / "2.b")  # delivered: moved into new/
+    second = wb.sync_mail()
+    assert (second.fetched, second.written) == (1, 1)
+    assert "Arrives in a moment" in _emails(wb)
+
+
+def test_truncated_and_garbage_messages_over_imap_are_refused_and_the_rest_is_recorded(wb, dovecot) -> None:  # noqa: ANN001
+    whole = _attached(1)
+    _deliver_raw(dovecot, "1.ok", _message(21))
+    _deliver_raw(dovecot, "2.cut", whole[: len(whole) * 2 // 3])  # the connection dropped halfway through a delivery
+    _deliver_raw(dovecot, "3.junk", b"\x00\xff\xfe garbage without headers \x00" * 40)
+    _deliver_raw(dovecot, "4.ok", _message(22, subject="After the broken ones"))
+    with _imap_workbench(wb, dovecot) as w:
+        report = w.sync_mail()
+        assert (report.fetched, report.written, len(report.rejected)) == (4, 2, 2), str(report)
+        assert {"Question 21 about the showroom drawings", "After the broken ones"} <= set(_emails(w))
+        refused = [r for r in w.records("ingest_rejections") if r["source_path"].startswith("imap://maja@127.0.0.1")]
+        assert len(refused) == 2 and any("CloseBoundaryNotFound" in r["error"] for r in refused)
+        assert all("UID=" in r["source_path"] for r in refused)  # which message, so it can be found in the mailbox
+        assert w.sync_mail().fetched == 0  # refused once, not fetched again
+
+
+def test_a_maildir_message_over_the_size_limit_is_listed_never_read(wb, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from aios_kernel._connectors import _inbox
+
+    monkeypatch.setattr(_inbox, "MAX_BYTES", 8000)
+    ws = wb.paths.root
+    _drop(ws, "1.big", _attached(1, size=20_000))
+    _drop(ws, "2.ok", _message(2))
+    read: list[int] = []
+    real_open = open
+
+    class Counting:
+        def __init__(self, f) -> None:  # noqa: ANN001
+            self.f = f
+
+        def __enter__(self) -> Counting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()
+
+        def fileno(self) -> int:
+            return self.f.fileno()
+
+        def read(self, n: int = -1) -> bytes:
+            data = self.f.read(n)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr(_inbox, "open", lambda path, mode="r": Counting(real_open(path, mode)), raising=False)
+    report = wb.sync_mail()
+    assert (report.fetched, report.written) == (1, 1), str(report)
+    assert len(report.skipped) == 1 and "larger than 8000" in report.skipped[0].reason and "1.big" in report.skipped[0].source
+    assert max(read) <= 8001  # the large file was never read whole
+    assert wb.sync_mail().skipped == []  # listed once
+
+
+def test_an_imap_message_over_the_size_limit_is_never_fetched(wb, dovecot, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import imaplib
+
+    from aios_kernel._connectors import _inbox
+
+    monkeypatch.setattr(_inbox, "MAX_BYTES", 8000)
+    _deliver_raw(dovecot, "1.ok", _message(31))
+    _deliver_raw(dovecot, "2.big", _attached(2, size=20_000))
+    _deliver_raw(dovecot, "3.ok", _message(32))
+    fetched: list[str] = []
+    real_uid = imaplib.IMAP4.uid
+
+    def uid(self, command, *args):  # noqa: ANN001, ANN202
+        if command == "FETCH" and "BODY" in str(args[-1]):
+            fetched.append(args[0])
+        return real_uid(self, command, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "uid", uid)
+    with _imap_workbench(wb, dovecot) as w:
+        report = w.sync_mail()
+        assert (report.fetched, report.written) == (2, 2), str(report)
+        assert len(report.skipped) == 1 and "UID=2" in report.skipped[0].source
+        assert all("2" not in uids.split(",") for uids in fetched)  # its body was never asked for
+        again = w.sync_mail()
+        assert (again.fetched, again.skipped) == (0, [])
+
+
+@pytest.mark.parametrize("source", ["maildir", "imap"])
+def test_a_batch_is_bounded_by_bytes_as_well_as_by_count(wb, source: str, request: pytest.FixtureRequest,  # noqa: ANN001
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from aios_kernel._connectors import _inbox
+
+    # CRLF, as IMAP counts a message's size: the budget means the same bytes for both sources
+    messages = [_attached(40 + i, size=4000).replace(b"\n", b"\r\n") for i in range(7)]
+    budget = 2 * len(messages[0]) + 100  # two of these messages fit, a third does not
+    monkeypatch.setattr(_inbox, "BATCH_BYTES", budget)
+    if source == "imap":
+        dovecot = request.getfixturevalue("dovecot")
+        for i, raw in enumerate(messages):
+            _deliver_raw(dovecot, f"{i}.m", raw)
+        w = _imap_workbench(wb, dovecot)
+    else:
+        for i, raw in enumerate(messages):
+            _drop(wb.paths.root, f"{i}.m", raw)
+        w = wb
+    email = w.connectors.get("email")
+    real, sizes = email.env.inbound, []
+
+    def inbound(batch):  # noqa: ANN001, ANN202
+        sizes.append([len(raw) for _, raw in batch])
+        return real(batch)
+
+    monkeypatch.setattr(email, "env", replace(email.env, inbound=inbound))
+    try:
+        report = email.sync(batch=100)
+        assert (report.fetched, report.written) == (7, 7), str(report)
+        assert [len(s) for s in sizes] == [2, 2, 2, 1] and all(sum(s) <= budget for s in sizes)
+        assert email.sync().fetched == 0  # each batch's progress was recorded
+    finally:
+        if w is not wb:
+            w.close()
