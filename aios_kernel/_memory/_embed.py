@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._models._embedding import BATCH_CHARS
+
 PROGRESS_MIN_TEXTS = 256
 """Ingests at least this long show a progress bar."""
 
@@ -41,7 +43,7 @@ class EmbedSettings:
     model: str = "all-MiniLM-L6-v2"
     int8: bool = True
     batch_size: int = 64
-    batch_chars: int = 12_000
+    batch_chars: int = BATCH_CHARS
     """A batch's padded size at most (texts times the longest): what bounds an ingest's peak memory."""
     address: str = ""
     workers: int = 0
@@ -56,7 +58,7 @@ class EmbedSettings:
             model=model,
             int8=int8,
             batch_size=max(1, int(config.get("dask.batch_size") or 64)),
-            batch_chars=max(1, int(config.get("dask.batch_chars") or 12_000)),
+            batch_chars=max(1, int(config.get("dask.batch_chars") or BATCH_CHARS)),
             address=config.get("dask.address") or "",
             workers=int(config.get("dask.workers") or 0),
             threads=int(config.get("models.threads") or 0),

@@ -37,6 +37,11 @@ INT8_SUFFIX = "+int8-linear"
 """Ends the id of a quantised model. (Plain ``+int8`` vectors came from a scheme that kept each
 block's feed-forward output in float; they are not comparable with these.)"""
 
+TRUNCATED_CHARS = 1_500
+"""About the characters a passage keeps at the model's 256 tokens: a longer one costs no more to embed."""
+BATCH_CHARS = 12_000
+"""A batch's padded size at most, by default (``[dask] batch_chars`` for memory's ingests)."""
+
 _CACHE: dict[tuple[str, bool], Embedder] = {}
 _LOCK = threading.Lock()
 LOADS: list[str] = []
@@ -98,12 +103,12 @@ class Embedder:
                     self._traced = _trace(self, example) or False
         return self._traced or None
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> Any:
-        """Embed any number of texts, batching texts of similar length together."""
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, batch_chars: int = BATCH_CHARS) -> Any:
+        """Embed any number of texts, batching texts of similar length together (see :func:`length_batches`)."""
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for idx in length_batches([len(t) for t in texts], batch_size):
+        for idx in length_batches([len(t) for t in texts], batch_size, batch_chars):
             out[idx] = self.encode_batch([texts[i] for i in idx])
         return out
 
@@ -135,10 +140,6 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-TRUNCATED_CHARS = 1_500
-"""About the characters a passage keeps at the model's 256 tokens: a longer one costs no more to embed."""
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, max_chars: int | None = None) -> list[list[int]]:
