@@ -55,7 +55,8 @@ def test_replay_from_a_checkpoint_reuses_it_and_simulates_effects(twb, fast_ws):
     assert replay.status == "succeeded" and replay.mode == "replay"
     steps = replay.task().steps
     assert steps[0]["name"] == "hours" and steps[0]["outputs"] == src.task().steps[0]["outputs"]
-    assert [e["status"] for e in replay.effects] == ["simulated", "simulated"]
+    assert [(e["action"], e["status"]) for e in replay.effects] == [
+        ("issue_invoice", "simulated"), ("send_email", "simulated"), ("mark_invoice_sent", "simulated")]
     assert ledger_lines(fast_ws) == before
     assert "checkpoint reused" in str(twb.narrative(replay.id))
 
