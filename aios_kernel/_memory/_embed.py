@@ -129,7 +129,7 @@ class DaskEmbedder:
     def _local(self, texts: Sequence[str], batches: list[list[int]]) -> Iterator[tuple[list[int], Any]]:
         import dask
 
-        from .._models._embedding import torch_threads
+        from .._models._embedding import torch_threads, trim_heap
 
         workers = self.settings.workers or os.cpu_count() or 1
         threads = self.settings.threads or max(1, (os.cpu_count() or 1) // workers)
@@ -150,6 +150,8 @@ class DaskEmbedder:
                 tasks = [dask.delayed(_guarded)(s.model, s.int8, 0, [texts[i] for i in b]) for b in group]
                 results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
                 yield from zip(group, results)
+                del results
+                trim_heap()
 
     def _distributed(self, texts: Sequence[str], batches: list[list[int]]) -> Iterator[tuple[list[int], Any]]:
         from distributed import as_completed
