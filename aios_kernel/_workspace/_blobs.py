@@ -10,12 +10,11 @@ and an edited or truncated file is found by hashing it again
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 from .._errors import NotFoundError, WorkspaceError
-from ._workspace import PRIVATE_DIR, PRIVATE_FILE
+from ._workspace import PRIVATE_DIR, write_private
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -41,19 +40,9 @@ class Blobs:
             return sha
         target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         self.root.chmod(PRIVATE_DIR)
-        tmp = target.with_name(f"{sha}.{os.getpid()}.partial")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
+            write_private(target, data)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise WorkspaceError(f"cannot store an attachment in {self.root} ({exc.strerror}); free disk space or fix the "
                                  "folder's permissions and sync again", path=self.root) from exc
         return sha

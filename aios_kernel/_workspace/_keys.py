@@ -145,11 +145,8 @@ def _from_ring(ring: Any, workspace_id: str) -> bytes | None:
         return None
     if not text:
         return None
-    try:
-        secret = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        secret = b""
-    if len(secret) < KEY_BYTES:
+    secret = _decode_key(text)
+    if secret is None:
         raise WorkspaceError(f"the OS keyring's entry {KEYRING_SERVICE}/{workspace_id} is not a workspace key; "
                              "restore it from your backup, or remove it to use a key file")
     return secret
@@ -191,12 +188,18 @@ def derived_key(paths: WorkspacePaths, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(workspace_key(paths))
 
 
-def _decode_env(text: str) -> bytes:
+def _decode_key(text: str) -> bytes | None:
+    """A key written as base64 (``$AIOS_KEY``, a keyring entry), or None when it is not one."""
     try:
         secret = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        secret = b""
-    if len(secret) < KEY_BYTES:
+        return None
+    return secret if len(secret) >= KEY_BYTES else None
+
+
+def _decode_env(text: str) -> bytes:
+    secret = _decode_key(text)
+    if secret is None:
         raise WorkspaceError(f"${ENV_KEY} must be the base64 of at least {KEY_BYTES} random bytes; make one with: "
                              "python -c \"import base64, os; print(base64.b64encode(os.urandom(32)).decode())\"")
     return secret

@@ -180,18 +180,22 @@ def private_tree(root: Path) -> None:
 
 def write_private(path: Path, text: str | bytes) -> None:
     """Write ``text`` (or bytes) to ``path`` atomically, created 0600 (never readable by others, even for a moment)."""
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")  # one per process: two writers never share it
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, PRIVATE_FILE)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, PRIVATE_FILE)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def harden(paths: WorkspacePaths) -> None:
