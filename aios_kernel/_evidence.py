@@ -27,6 +27,9 @@ address: a review item for a person (who checks by phone, on a known number), ne
 FLAGS = (INJECTION, FRAUD)
 """Every flag that keeps content away from automatic actions."""
 FLAG_LABELS = {INJECTION: "prompt injection", FRAUD: "possible fraud"}
+SENDS = "sends:"
+"""The ref prefix of evidence that is text the decided action sends along (the reply a calendar hold goes out
+with): a decision card shows it with the action, not among the sources."""
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from aios_kernel._errors import ValidationError
+from aios_kernel._evidence import SENDS
 from aios_kernel._policy import category
 from aios_kernel._policy._approvals import MONEY_FIELDS
 
@@ -123,7 +124,8 @@ def card(a: Any, *, run: dict[str, Any] | None = None, effect: dict[str, Any] | 
                 "drafted_by": why.get("drafted_by"), "connector": why.get("connector"), "key": why.get("key")},
         "evidence": [{"ref": e.get("ref"), "source": e.get("source"), "snippet": e.get("snippet"),
                       "untrusted": bool(e.get("untrusted")), "flags": e.get("flags") or [], "why": e.get("why"),
-                      "score": e.get("score")} for e in (a.evidence or [])],
+                      "score": e.get("score")} for e in (a.evidence or []) if not _sends(e)],
+        "sends": [{"source": e.get("source"), "text": e.get("snippet")} for e in (a.evidence or []) if _sends(e)],
         "untrusted": a.untrusted, "flagged": any(e.get("flags") for e in (a.evidence or [])), "cost": a.cost or {},
         "options": [{"id": o.get("id"), "label": o.get("label") or o.get("id"), "effect": o.get("effect", True),
                      "payload": o.get("payload")} for o in (a.options or [])],
@@ -131,6 +133,10 @@ def card(a: Any, *, run: dict[str, Any] | None = None, effect: dict[str, Any] | 
         "decided_at": a.decided_at, "edits": a.edits, "deferred_until": a.deferred_until, "created_at": a.created_at,
         "effect": _effect(effect), "error": (error or {}).get("message", ""), "error_field": (error or {}).get("field") or "",
     })
+
+
+def _sends(e: dict[str, Any]) -> bool:
+    return str(e.get("ref") or "").startswith(SENDS)
 
 
 def _effect(row: dict[str, Any] | None) -> dict[str, Any] | None:

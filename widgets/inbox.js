@@ -68,11 +68,14 @@ function whatPost(p) {
 }
 
 function whatCalendar(p) {
-  const shown = ["title", "summary", "start", "end", "when", "location", "attendees", "old_start", "previous"];
+  const shown = ["title", "summary", "start", "end", "when", "location", "attendees", "old_start", "previous",
+    "description", "tentative", "only_if_free"];
+  const status = [p.tentative ? "tentative: held until they confirm" : "",
+    p.only_if_free ? "not booked if the time was taken meanwhile" : ""].filter(Boolean).join("; ");
   return h("div", { class: "aios-what aios-what-calendar" },
     kv([["Event", h("b", {}, plain(p.title ?? p.summary))], ["Was", plain(p.old_start ?? p.previous)],
       ["When", plain(p.start ?? p.when) + (p.end ? ` – ${plain(p.end)}` : "")], ["Where", plain(p.location)],
-      ["Attendees", plain(p.attendees)]]),
+      ["Attendees", plain(p.attendees)], ["Status", status], ["Notes", plain(p.description)]]),
     rest(p, shown));
 }
 
@@ -304,7 +307,10 @@ export default {
         h("div", { class: "aios-card-meta aios-muted aios-small" },
           `${c.workflow || "run"} · step ${c.step} · ${c.action || c.kind} · asked ${aiosTime(c.created_at)} · `, h("code", {}, c.id)),
         h("div", { class: "aios-section" }, h("div", { class: "aios-section-title" }, "What will happen"),
-          mode === "edit" ? editForm(c) : what),
+          mode === "edit" ? editForm(c) : what,
+          (c.sends || []).map((s) => h("div", { class: "aios-sends" },
+            h("div", { class: "aios-section-title" }, `And then: ${s.source || "what goes out with it"}`),
+            h("div", { class: "aios-paper" }, plain(s.text))))),
         selected ? [whySection(c), evidenceSection(c), costLine(c)] : whyBrief(c),
         c.error ? h("div", { class: "aios-field-error aios-card-error", role: "alert" }, c.error) : null,
         mode === "reject" ? rejectForm(c) : mode === "edit" ? null : actions(c));

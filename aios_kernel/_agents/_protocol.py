@@ -135,7 +135,7 @@ class AgentEnv:
     recall: Callable[..., list[Evidence]]
     """``recall(query, k=..., where=...)``: evidence from memory, or keyword search over the records."""
     history: RunHistory
-    busy: Callable[[datetime, datetime], list[tuple[datetime, datetime]]] | None = None
+    busy: Callable[[datetime, datetime], list[tuple[datetime, datetime]] | None] | None = None
     """``busy(start, end)``: the owner's busy times in that window, from the calendar connector (None: no calendar)."""
 
 
@@ -187,13 +187,14 @@ class AgentContext:
         """Evidence from memory (see :mod:`aios_kernel._agents._memory_seam`)."""
         return self.env.recall(query, k=k, where=where)
 
-    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """The owner's busy times overlapping [start, end) (aware datetimes); [] when no calendar is configured.
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]] | None:
+        """The owner's busy times overlapping [start, end) (aware datetimes); None when no calendar is configured
+        (nothing to ask, and nowhere to hold a time proposed).
 
         A calendar that cannot be read raises :class:`~aios_kernel.ConnectorError`: an agent that
         proposes times must then propose none rather than guess.
         """
-        return self.env.busy(start, end) if self.env.busy is not None else []
+        return self.env.busy(start, end) if self.env.busy is not None else None
 
     def template(self, name: str) -> str:
         """The workspace's template called ``name`` (a built-in one if it has none)."""

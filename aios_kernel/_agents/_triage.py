@@ -342,6 +342,24 @@ def _dated(ctx: AgentContext, ev: Evidence) -> str:
     return str((row or {}).get("date") or "")[:10]
 
 
+def _once(read: Callable[[], Any]) -> Callable[[], Any]:
+    """``read``, called at most once (its answer, or its ConnectorError, kept): the calendar is asked once a run,
+    and only if a reply proposes times."""
+    kept: list[Any] = []
+
+    def call() -> Any:
+        if not kept:
+            try:
+                kept.append(read())
+            except ConnectorError as exc:
+                kept.append(exc)
+        if isinstance(kept[0], ConnectorError):
+            raise kept[0]
+        return kept[0]
+
+    return call
+
+
 class DraftReply(Agent):
     """Draft the replies worth approving; quarantine flagged mail; ask the operator when unsure; file the rest."""
 
@@ -359,6 +377,7 @@ class DraftReply(Agent):
         moment = _slots.run_now(now, today, wt)
         requests, items, filed = [], [], []
         pointers = _pointers(ctx, [e for e in emails if labels[e["id"]]["action"] == "reply"])
+        busy = _once(lambda: ctx.busy(moment, moment + timedelta(days=_slots.HORIZON_DAYS + 2)))
         for e in emails:
             lab, who = labels[e["id"]], clients[e["id"]]
             row = email_row(ctx.records, e["id"])
@@ -372,7 +391,7 @@ class DraftReply(Agent):
                     "thread_id": e.get("thread_id"), "label": lab["label"], "client_id": who["client_id"],
                     "client_name": who["client_name"], "contact_name": who["contact_name"],
                     "evidence": [own.to_json(), *related[:3]], "confidence": lab["confidence"], "needs_reply": False,
-                    "flagged": False, "ask": False, "flags": [], "why": lab["reason"]}
+                    "flagged": False, "ask": False, "hold": False, "flags": [], "why": lab["reason"]}
             action = lab["action"]
             if action == "quarantine":
                 items.append({**base, "flagged": True, "flags": e["flags"], "reasons": reasons,
@@ -389,7 +408,7 @@ class DraftReply(Agent):
                 filed.append({"email_id": e["id"], "label": lab["label"], "reason": lab["reason"]})
                 continue
             item, req = self._draft(ctx, e, row, inbound, lab, who, base, own, related, pointers.get(e["id"], []), me,
-                                    wt, moment, today)
+                                    wt, moment, today, busy)
             requests.append(req)
             items.append(item)
         gens = ctx.generate(requests) if requests else []
@@ -400,6 +419,8 @@ class DraftReply(Agent):
                 body = re.sub(r"\n{3,}", "\n\n", g.text)  # an empty {answer} or {holding} leaves no gap
                 item.update(subject=g.subject or f"Re: {item['subject']}", body=body, drafted_by=g.tier,
                             fallback_reason=g.fallback_reason)
+                if item.get("parts"):
+                    item["parts"] = {**item["parts"], "summary": g.raw}
                 item["confidence"] = round(item["confidence"] * (1.0 if g.from_model else 0.95), 3)
         tiers = sorted({i.get("drafted_by") for i in items if i.get("drafted_by")})
         n = {k: sum(bool(i.get(k)) for i in items) for k in ("needs_reply", "flagged", "ask")}
@@ -411,7 +432,7 @@ class DraftReply(Agent):
     def _draft(self, ctx: AgentContext, e: dict[str, Any], row: dict[str, Any], inbound: dict[str, Any], lab: dict[str, Any],
                who: dict[str, Any], base: dict[str, Any], own: Evidence, related: list[dict[str, Any]],
                lines: list[tuple[dict[str, Any], str]], me: str, wt: _slots.WorkingTime, moment: datetime,
-               today: date) -> tuple[dict[str, Any], GenRequest]:
+               today: date, busy: Callable[[], list[tuple[datetime, datetime]] | None]) -> tuple[dict[str, Any], GenRequest]:
         names = set(_names(ctx.records, e)) | {who["first_name"], who["contact_name"]}
         questions = [str(q) for q in (inbound.get("asks") or {}).get("questions") or []]
         noted = _answers.note_facts(lines, names)
@@ -419,11 +440,13 @@ class DraftReply(Agent):
         owner_hints = _slots.hints(" ".join(f.hints for f in noted), moment.date())
         scheduling = [i for i, q in enumerate(questions) if _SCHEDULING.search(q)]
         slots: list[datetime] = []
+        calendar = False
         if scheduling or any(h.at for h in owner_hints):
             hinted = owner_hints or _slots.hints(" ".join(questions[i] for i in scheduling), moment.date())
             try:  # only times the calendar shows free; a calendar that cannot be read offers none
-                busy = ctx.busy(moment, moment + timedelta(days=_slots.HORIZON_DAYS + 2))
-                slots = _slots.propose(hinted, moment, wt, busy=busy)
+                taken = busy()
+                calendar = taken is not None
+                slots = _slots.propose(hinted, moment, wt, busy=taken)
             except ConnectorError:
                 slots = []
         if slots:  # the times are offered as a list: the note's sentences about dates are not repeated (still cited)
@@ -474,6 +497,9 @@ class DraftReply(Agent):
                             "the owner's note on this message") for f in noted if not f.text and f.hints]
         item = {**base, "needs_reply": True, "template": template, "facts": [f.text for f in facts],
                 "slots": [s.isoformat() for s in slots], "open_questions": len(open_questions),
+                # with a calendar to put it in, the operator picks the time to hold (``triage.hold``); the reply is
+                # then written again around it from the same parts (the opening is added once it is generated)
+                "hold": bool(slots) and calendar, "parts": variables if slots and calendar else {},
                 "evidence": [own.to_json(), *(x.to_json() for x in fact_ev + note_ev), *related[:2]],
                 "confidence": round(lab["confidence"] * (1.0 if facts or slots else 0.9), 3)}
         return item, req

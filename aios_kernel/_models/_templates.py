@@ -23,6 +23,8 @@ BUILTIN = {
                     "{owner}\n",
     "reply_schedule": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n{answer}\n\nAny of these would "
                       "work on my side ({time_zone}):\n\n{proposed_times}\n\n{holding}\n\nBest regards,\n{owner}\n",
+    "reply_hold": "Subject: Re: {subject}\n\nHi {contact_first_name},\n\n{summary}\n\n{answer}\n\nI have reserved "
+                  "{held_time} ({time_zone}) for us in my calendar. {alternatives}\n\n{holding}\n\nBest regards,\n{owner}\n",
     "reply_invoice": "Subject: Invoice {invoice_number} – {period}\n\nHi {contact_first_name},\n\nPlease find invoice "
                      "{invoice_number} for {period} attached.\n\nTotal: {total} {currency}\nDue date: {due_date}\n\n"
                      "Best regards,\n{owner}\n",

@@ -94,10 +94,11 @@ class Orchestrator:
                                  settings=RunnerSettings.from_config(self.config, lease_s=self.broker.lease_s),
                                  services={"mail.sync": self._sync_mail})
 
-    def _busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """Busy times of the calendar connector named ``calendar``, for agents that propose meeting times."""
-        if "calendar" not in self.connectors.names():
-            return []
+    def _busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]] | None:
+        """Busy times of the calendar connector named ``calendar``, for agents that propose meeting times (None:
+        there is none)."""
+        if "calendar" not in self.connectors.names() or not self.connectors.settings("calendar").get("enabled", True):
+            return None
         return [(b.start, b.end) for b in self.connectors.calendar().busy(start, end)]
 
     # -- submitting --------------------------------------------------------------------------------

@@ -38,13 +38,18 @@ INBOX_TRIAGE = Workflow(
                      "evidence": "$context.evidence", "now": "$params.now"}),
     ],
     foreach=ForEach("reply", items="$drafts.replies", key="email_id", steps=[
-        Step("send", agent="executor", action="send_email", connector="email", when="$item.needs_reply",
-             inputs={"item": "$item", "kind": "email"}),
+        # a reply proposing times: the operator picks the one to hold; it is held first, then promised (a saga:
+        # a reply that cannot go out releases the time), the reply sent under the same approval
+        Step("hold", agent="triage.hold", action="create_event", connector="calendar", compensate="cancel_event",
+             when="$item.hold", approval="options", inputs={"item": "$item"}),
+        Step("send", agent="triage.reply", action="send_email", connector="email", when="$item.needs_reply",
+             covered_by="hold", inputs={"item": "$item", "hold": "$hold"}),
         Step("quarantine", agent="executor", action="quarantine_email", when="$item.flagged", approval="review",
              inputs={"item": "$item", "kind": "quarantine"}),
         Step("ask", agent="executor", action="triage_decision", when="$item.ask", approval="options",
              inputs={"item": "$item", "kind": "triage_question"}),
     ]),
+    version=2,
 )
 
 MEETING_FOLLOWUP = Workflow(

@@ -142,6 +142,10 @@ class TaskRunner:
     def _load(self, row: dict[str, Any]) -> _Task:
         run = run_row(self.store, row["run_id"])
         wf = get_workflow(run["workflow"])
+        if run.get("version") not in (None, wf.version):  # its checkpoints are indexed by the old version's steps
+            raise WorkflowError(f"run {run['id']} was started by version {run['version']} of {wf.name}; this workbench "
+                                f"has version {wf.version}, whose steps differ, so it cannot go on: start the workflow "
+                                "again", field="version")
         steps = wf.steps_of(row["template"])
         scope: dict[str, Any] = {"params": run["params"], "item": row["item"]}
         for r in self.store.query("SELECT idx, outputs FROM steps WHERE task_id=? AND phase='do' ORDER BY idx", (row["id"],)):
@@ -346,6 +350,12 @@ class TaskRunner:
     def _apply_decision(self, t: _Task, idx: int, step: Step, agent: Any, a: Any, started: float, cpu0: float,
                         span_id: str) -> None:
         option = next((o for o in a.options if o["id"] == a.choice), None) if a.choice else None
+        if option is not None and option.get("effect") is False and option.get("continue"):
+            # an option that leaves this step's effect out and lets the task go on (e.g. reply without a hold)
+            self._checkpoint(t, idx, step, agent, status="skipped", outputs={"approval": a.id, "decision": a.choice},
+                             started=started, cpu0=cpu0, span_id=span_id,
+                             note=f"{step.action} left out: {a.decided_by} chose {a.choice}")
+            return
         if a.status == "rejected" or (option is not None and option.get("effect") is False):
             why = a.reason or (f"chose {a.choice!r}" if option else "rejected")
             self._checkpoint(t, idx, step, agent, status="rejected", outputs={"approval": a.id, "decision": a.decision,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,9 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.locator(".aios-inbox .aios-card").first.wait_for(timeout=90_000)
         page.get_by_text(lab_idle := "Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
         by_format = pending_by_format(bws)
-        invoices, emails = by_format["invoice"], by_format["email"]
-        assert len(invoices) >= 2 and len(emails) >= 4, "the notebook and the fixture should have left work to decide"
+        invoices, emails, holds = by_format["invoice"], by_format["email"], by_format["calendar"]
+        assert len(invoices) >= 2 and len(emails) >= 2 and len(holds) >= 2, \
+            "the notebook and the fixture should have left work to decide"
         total = sum(len(v) for v in by_format.values())
         assert page.locator(".aios-inbox .aios-card").count() == total
         assert page.locator(".aios-inbox .aios-count").inner_text() == f"{total} pending"
@@ -106,19 +108,24 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         decided(page, emails[1].id).get_by_text("executed via email").wait_for(timeout=30_000)
 
         # 4. Keyboard: select a card, then "d" defers it; JupyterLab's own "d"/"a" shortcuts stay out of it.
-        kb = card(page, emails[2].id)
+        kb = card(page, holds[0].id)
         kb.scroll_into_view_if_needed()
         kb.locator(".aios-card-title").click()
         page.keyboard.press("d")
         page.wait_for_function(
             "id => [...document.querySelectorAll('.aios-card')].some(c => c.dataset.id === id && c.classList.contains('aios-card-deferred'))",
-            arg=emails[2].id, timeout=15_000)
-        # ... and "a" approves the selected card (in command mode JupyterLab would insert a cell above)
-        kb2 = card(page, emails[3].id)
+            arg=holds[0].id, timeout=15_000)
+        # ... and "a" takes the selected card's first option (in command mode JupyterLab would insert a cell above):
+        # a reply proposing times holds the first one in the calendar, then goes out under the same decision
+        kb2 = card(page, holds[1].id)
         kb2.scroll_into_view_if_needed()
+        first_time = holds[1].options[0]["label"]
+        assert kb2.get_by_role("button", name=first_time, exact=True).is_visible()
+        assert "I have reserved" in kb2.locator(".aios-sends").inner_text()  # the reply, as it goes out, beside the hold
         kb2.locator(".aios-card-title").click()
+        kb2.screenshot(path=str(artifacts / "lab_inbox_card_hold.png"))
         page.keyboard.press("a")
-        decided(page, emails[3].id).get_by_text("executed via email").wait_for(timeout=30_000)
+        decided(page, holds[1].id).get_by_text("executed via calendar").wait_for(timeout=30_000)
         assert notebook_cells(page) == cells  # no cell was inserted or deleted by the keys
 
         # 5. A decision taken elsewhere shows up without re-running anything.
@@ -135,20 +142,26 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
 
         # The store and the ledger, read from outside the kernel.
         with Workbench.open(bws) as wb:
-            a_inv, a_rej, a_edit, a_def = (wb.approvals.get(x.id) for x in (invoices[0], emails[0], emails[1], emails[2]))
+            a_inv, a_rej, a_edit, a_def = (wb.approvals.get(x.id) for x in (invoices[0], emails[0], emails[1], holds[0]))
             assert (a_inv.status, a_inv.decided_by) == ("approved", "operator")
             assert (a_rej.status, a_rej.reason) == ("rejected", "I will answer this one myself")
             assert a_edit.status == "approved" and a_edit.edits == {"subject": "Re: Edited in the inbox",
                                                                      "body": "Thanks, confirmed.\n\nMaja"}
             assert a_def.status == "deferred"
-            assert wb.approvals.get(emails[3].id).status == "approved"
+            held = wb.approvals.get(holds[1].id)
+            assert (held.status, held.choice) == ("chosen", holds[1].options[0]["id"])
+            [event] = [b for b in wb.calendar.busy("2026-11-01", "2027-01-01") if b.uid.startswith("aios-")]
+            assert event.start == datetime.fromisoformat(holds[1].options[0]["payload"]["start"])
         counts = ledger_counts(bws)
         issue_key = invoices[0].why["key"]
         with Workbench.open(bws) as wb:
             assert [i.key for i in wb.invoices.list()] == [issue_key]  # issued once, in the invoice ledger
         assert counts[issue_key.rsplit("/", 1)[0] + "/send"] == 1  # the invoice e-mail, covered by the approval
-        assert counts[emails[1].why["key"]] == 1 and counts[emails[3].why["key"]] == 1
-        assert counts[emails[0].why["key"]] == 0 and counts[emails[2].why["key"]] == 0 and counts[invoices[1].why["key"]] == 0
+        reply_key = holds[1].why["key"].rsplit("/", 1)[0] + "/send"  # the reply, covered by the hold's decision
+        assert counts[emails[1].why["key"]] == 1 and counts[reply_key] == 1
+        assert "I have reserved" in next(e for e in ledger_lines(bws) if e["key"] == reply_key)["payload"]["body"]
+        assert counts[emails[0].why["key"]] == 0 and counts[invoices[1].why["key"]] == 0
+        assert counts[holds[0].why["key"].rsplit("/", 1)[0] + "/send"] == 0
         assert max(counts.values()) == 1
         edited = next(e for e in ledger_lines(bws) if e["key"] == emails[1].why["key"])
         assert edited["payload"]["subject"] == "Re: Edited in the inbox"
@@ -159,7 +172,7 @@ def test_inbox_notebook_decisions_execute_once_and_survive_a_restart(page, tmp_p
         page.locator("li.lm-MenuBar-item", has_text="Kernel").click()
         page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
         page.locator(".jp-Dialog button.jp-mod-accept", has_text="Restart").click()
-        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, emails[3].id}
+        gone = {invoices[0].id, invoices[1].id, emails[0].id, emails[1].id, holds[1].id}
         still = {a.id for fmt in by_format.values() for a in fmt} - gone
         page.wait_for_function("n => { const fresh = [...document.querySelectorAll('.aios-inbox')].filter(e => !e.dataset.stale);"
                                " return fresh.length > 0 && fresh[0].querySelectorAll('.aios-card').length === n; }",

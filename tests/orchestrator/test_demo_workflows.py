@@ -93,7 +93,10 @@ def test_approve_all_and_resume_apply_each_effect_exactly_once(twb, fast_ws):
     keys = Counter(line["key"] for line in ledger_lines(fast_ws))
     assert keys and max(keys.values()) == 1
     applied = twb.store.scalar("SELECT count(*) FROM outbox WHERE status='applied'")
-    assert applied == len(keys) + 2 * len(twb.invoices.list())  # each invoice: issued and marked sent in its ledger
+    held = [b for b in twb.calendar.busy("2026-11-01", "2027-01-01") if b.uid.startswith("aios-")]
+    assert len(held) == len({b.uid for b in held}) == 3  # the three replies that propose times each hold one, once
+    # each invoice is issued and marked sent in its ledger; each hold is an event in calendar.ics
+    assert applied == len(keys) + 2 * len(twb.invoices.list()) + len(held)
 
 
 def test_simulate_proposes_effects_and_executes_none(twb, fast_ws):

@@ -282,3 +282,19 @@ def test_a_store_from_before_step_rows_keeps_its_checkpoints(tmp_path):
         assert (row["name"], row["status"], row["outputs"], row["cost"], row["span_id"]) == (
             "a", "succeeded", '{"value":2}', '{"cpu_s":0.5}', "sp1")
         assert s.schema_versions()["orchestrator"] == orchestrator.version and s.verify().ok
+
+
+def test_a_run_started_by_another_version_of_its_workflow_stops_with_a_clear_error(twb, fast_ws):
+    agent("t.render", render_effect)
+    define("t_versioned", [Step("send", "t.render", {"text": "note"}, action="t_send")], version=2)
+    run = twb.run("t_versioned", idempotency_key="before-upgrade")
+    assert run.status == "waiting_approval"
+    # the run was started by the version before: its checkpoints are indexed by that version's steps
+    with twb.orchestrator.store.atomic() as conn:
+        conn.execute("UPDATE runs SET version=1 WHERE id=?", (run.id,))
+    [approval] = [a for a in twb.approvals.pending() if a.run_id == run.id]
+    approval.approve()
+    twb.resume()
+    assert run.status == "failed"
+    assert "version 1 of t_versioned" in run.task().error and "start the workflow again" in run.task().error
+    assert ledger_lines(fast_ws) == []  # nothing is done on a reading of the steps that may be wrong

@@ -44,6 +44,9 @@ CREATE = Action("create_event", (
     Field("title", "text", max_len=500), *_WHEN,
     Field("attendees", "addresses", required=False), Field("location", "text", required=False, max_len=500),
     Field("description", "text", required=False, max_len=20_000),
+    Field("tentative", "bool", required=False, help="a time proposed and held, not yet agreed (STATUS:TENTATIVE)"),
+    Field("only_if_free", "bool", required=False,
+          help="refuse, rather than double-book, when the time is no longer free when the event is created"),
 ), reversible=True, compensation="cancel_event")
 MOVE = Action("move_event", (
     Field("uid", "id", help="the event's UID (calendar.event(uid) shows it)"), *_WHEN,
@@ -125,6 +128,8 @@ class CalendarConnector(Connector):
 
     def _create(self, key: str, payload: dict[str, Any]) -> dict[str, Any]:
         uid = uid_for(key)
+        if payload.get("only_if_free"):
+            self._still_free(uid, payload)
         self._mark(key, "create_event", uid)
         cal = new_calendar()
         cal.add_component(build_event(key, payload, organizer=self.organizer))
@@ -133,6 +138,18 @@ class CalendarConnector(Connector):
             raise ConnectorError(f"{self.describe()} already holds an event with UID {uid} that this workbench did not "
                                  "create; remove it, then try again", connector=self.name)
         return {**self._receipt(stored), **({} if created else {"already_applied": True})}
+
+    def _still_free(self, uid: str, payload: dict[str, Any]) -> None:
+        """A time proposed a while ago is held only if nothing took it meanwhile (the event itself aside: a retry
+        after a crash finds its own event there)."""
+        start, end = times(payload)
+        clash = [b for b in self.busy(start, end) if b.uid != uid]
+        if clash:
+            c = clash[0]
+            raise ConnectorError(f"{start.astimezone(self.work.zone):%a %d %b %Y %H:%M} is no longer free in "
+                                 f"{self.describe()} ({c.title or 'an event'} from {c.start.astimezone(self.work.zone):%H:%M}"
+                                 f" to {c.end.astimezone(self.work.zone):%H:%M}); nothing was put there: choose another "
+                                 "time or run the triage again for new ones", connector=self.name)
 
     def _move(self, key: str, uid: str, start: datetime, end: datetime, decided_on: str | None, action: str) -> dict[str, Any]:
         stored = self.target.get(uid)

@@ -199,6 +199,8 @@ def build_event(key: str, payload: dict[str, Any], *, organizer: str = "") -> An
     ev.add("DTEND", end)
     ev.add("SUMMARY", payload["title"])
     ev.add("SEQUENCE", 0)
+    if payload.get("tentative"):
+        ev.add("STATUS", "TENTATIVE")  # still busy time: a held proposal blocks the slot for the next one
     if payload.get("description"):
         ev.add("DESCRIPTION", payload["description"])
     if payload.get("location"):
