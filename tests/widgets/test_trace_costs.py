@@ -26,6 +26,9 @@ class RefusingMail:
 
 def _approve_invoice_run(wb: Any, client: str, key: str, *, faulty: bool = False) -> Any:
     if faulty:
+        # the fault is put into this thread's connectors: the kernel's background worker (which has its own, and
+        # could carry the run on first after the approval) is stopped, so this thread's run_pending meets the fault
+        wb.worker.stop()
         wb.orchestrator.connectors.use("email", RefusingMail(wb.orchestrator.connectors.get("email")))
     run = wb.submit("invoicing", {"month": "2026-10", "client": client}, idempotency_key=key)
     wb.run_pending(run_id=run.id)
