@@ -161,6 +161,12 @@ class Render(Agent):
         return AgentResult({"invoices": out}, note=f"{len(out)} invoice draft(s) rendered")
 
 
+def issued_number(issued: dict[str, Any]) -> str:
+    """The invoice number an ``issue`` step's outputs carry: the ledger's receipt, or a simulation's preview; ""."""
+    receipt = issued.get("receipt") or {}
+    return str(receipt.get("number") or (receipt.get("preview") or {}).get("number") or "")
+
+
 class Cover(Agent):
     """The e-mail that carries an issued invoice: written from the ledger's receipt (its number), the PDF attached."""
 
@@ -171,7 +177,7 @@ class Cover(Agent):
 
     def run(self, ctx: AgentContext, *, item: dict[str, Any], issued: dict[str, Any]) -> AgentResult:
         receipt = issued.get("receipt") or {}
-        number = receipt.get("number") or (receipt.get("preview") or {}).get("number") or "(number)"
+        number = issued_number(issued) or "(number)"
         subject, body = split_subject(render(ctx.template("reply_invoice"), _values(ctx, item, number), name="reply_invoice"))
         payload: dict[str, Any] = {"to": [item["to"]] if item.get("to") else [], "subject": f"{subject} ({item['project']})",
                                    "body": body}
@@ -190,8 +196,7 @@ class MarkSent(Agent):
     outputs = {"payload": dict, "title": str}
 
     def run(self, ctx: AgentContext, *, issued: dict[str, Any], mail: dict[str, Any]) -> AgentResult:
-        receipt = issued.get("receipt") or {}
-        number = receipt.get("number") or (receipt.get("preview") or {}).get("number") or "unknown"
+        number = issued_number(issued) or "unknown"
         sent = mail.get("receipt") or {}
         return AgentResult({"payload": {"number": number, "message_id": str(sent.get("message_id") or "")},
                             "title": f"Mark {number} sent"}, confidence=1.0, note=f"{number} went out")

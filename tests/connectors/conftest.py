@@ -130,6 +130,16 @@ def email_settings(root: Path, server: Smtp | None, *, auth: bool = False, extra
     cfg.write_text(head + "\n".join(lines) + extra + "\n" + (("\n[" + rest[1]) if len(rest) > 1 else ""))
 
 
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Radicale CalDAV server on 127.0.0.1 for the tests of one module (each test makes its own calendar)."""
+    from tests.connectors.radicale import Radicale
+
+    server = Radicale(tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def dovecot() -> Iterator[Any]:
     import shutil

@@ -10,7 +10,6 @@ ways real exports are.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,13 +53,6 @@ OTHERS = {  # what other calendar applications put in the owner's calendar (time
     "moved-away": "DTSTART:20261203T140000Z\nDTEND:20261203T150000Z\nSTATUS:CANCELLED\nSUMMARY:Cancelled review",
     "lunch": "DTSTART:20261203T130000\nDTEND:20261203T140000\nSUMMARY:Lunch",  # floating: the owner's wall clock
 }
-
-
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    server = Radicale(tmp_path_factory.mktemp("radicale"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

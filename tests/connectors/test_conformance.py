@@ -168,13 +168,6 @@ _CTX = {"run_id": "run_conformance", "task_id": "task_conformance", "step": "act
 KINDS = ["ledger", "email-maildir", "email-smtp", "invoices", "calendar-ics", "calendar-caldav", "site", "webhook"]
 
 
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    server = Radicale(tmp_path_factory.mktemp("radicale"))
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
     from aios_kernel import Workbench

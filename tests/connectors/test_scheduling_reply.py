@@ -28,13 +28,6 @@ DENTIST = "DTSTART:20261203T083000Z\nDTEND:20261203T100000Z\nSUMMARY:Dentist"  #
 STANDUP = "DTSTART:20261123T090000Z\nDTEND:20261123T093000Z\nRRULE:FREQ=DAILY\nSUMMARY:Standup"  # 10:00-10:30 every day
 
 
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    server = Radicale(tmp_path_factory.mktemp("radicale"))
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def booked(demo_ws: Path, radicale: Radicale, smtp: Smtp) -> Iterator[tuple[object, str]]:
     """The demo workspace on a fresh CalDAV calendar with a dentist and a daily standup, sending through ``smtp``."""
