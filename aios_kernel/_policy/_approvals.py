@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._errors import NotFoundError, StateError, ValidationError
-from .._evidence import flagged, untrusted
+from .._evidence import SENDS, flagged, untrusted
 from .._ids import new_id
 from .._store import Store, _json
 from . import _checks
@@ -133,10 +133,15 @@ class Approval:
         for k, v in self.payload.items():
             text = str(v)
             lines.append(f"  {k}: {text[:200]}{'…' if len(text) > 200 else ''}")
-        for e in self.evidence[:5]:
+        sends = [e for e in self.evidence if str(e.get("ref") or "").startswith(SENDS)]
+        for e in sends:  # what goes out with the action, whole: it is part of what is decided
+            lines.append(f"  and then, {e.get('source') or 'sent with it'}:")
+            lines += [f"    {ln}" for ln in str(e.get("snippet") or "").splitlines()]
+        for e in [e for e in self.evidence if e not in sends][:5]:
             lines.append(f"  evidence{' (UNTRUSTED)' if e.get('untrusted') else ''}: {e.get('ref')}: {str(e.get('snippet', ''))[:120]}")
         if self.options:
-            lines.append("  options: " + ", ".join(o["id"] for o in self.options))
+            lines.append("  options (--choose ID): " + "; ".join(
+                f"{o['id']}: {o['label']}" if o.get("label") else o["id"] for o in self.options))
         lines.append(f"  cost so far: {self.cost}")
         return "\n".join(lines)
 
@@ -150,9 +155,13 @@ class Approval:
             f"<span style='opacity:.7'>{esc(str(e.get('source', '')))}</span>: {esc(str(e.get('snippet', ''))[:240])}</li>"
             for e in self.evidence)
         reasons = "".join(f"<li>{esc(r)}</li>" for r in self.why.get("policy", {}).get("reasons", []))
-        opts = ", ".join(f"<code>{esc(o['id'])}</code>" for o in self.options)
+        opts = "; ".join(f"<code>{esc(o['id'])}</code>" + (f" {esc(str(o['label']))}" if o.get("label") else "")
+                         for o in self.options)
+        sends = "".join(f"<p style='margin-bottom:0'>and then, {esc(str(e.get('source') or 'sent with it'))}:</p>"
+                        f"<pre style='white-space:pre-wrap;margin:0'>{esc(str(e.get('snippet') or ''))}</pre>"
+                        for e in self.evidence if str(e.get("ref") or "").startswith(SENDS))
         return (f"<div class='aios-approval'><b>{esc(self.title)}</b> <code>{esc(self.id)}</code> [{esc(self.status)}]"
-                f"<table>{rows}</table><p>why: {esc(str(self.why.get('agent', '')))} confidence "
+                f"<table>{rows}</table>{sends}<p>why: {esc(str(self.why.get('agent', '')))} confidence "
                 f"{esc(str(self.why.get('confidence', '?')))}</p><ul>{reasons}</ul>"
                 + (f"<details open><summary>evidence</summary><ul>{ev}</ul></details>" if ev else "")
                 + (f"<p>options: {opts}</p>" if opts else "")
