@@ -40,7 +40,9 @@ block's feed-forward output in float; they are not comparable with these.)"""
 TRUNCATED_CHARS = 1_500
 """About the characters a passage keeps at the model's 256 tokens: a longer one costs no more to embed."""
 BATCH_CHARS = 12_000
-"""A batch's padded size at most, by default (``[dask] batch_chars`` for memory's ingests)."""
+"""A batch's padded size at most, by default, for :meth:`Embedder.encode` (memory's ingests have their own,
+``[dask] batch_chars``). The int8 model quantises each batch's activations with one scale, so a vector
+depends a little on its batch: the inbound head (``_inbound/data/head.json``) was trained with this bound."""
 
 _CACHE: dict[tuple[str, bool], Embedder] = {}
 _LOCK = threading.Lock()

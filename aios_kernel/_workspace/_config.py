@@ -157,7 +157,7 @@ SCHEMA: dict[str, Any] = {
     "dask": {
         "address": _s(str, "", "dask.distributed scheduler address; empty: a local scheduler in-process"),
         "batch_size": _s(int, 64, "texts per embedding batch"),
-        "batch_chars": _s(int, 12_000, "an embedding batch's padded size at most (texts times the longest, in characters): "
+        "batch_chars": _s(int, 4_000, "an embedding batch's padded size at most (texts times the longest, in characters): "
                                        "bounds the memory an ingest needs"),
         "workers": _s(int, 0, "local threads (0: all cores)"),
     },

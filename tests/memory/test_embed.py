@@ -82,6 +82,15 @@ def test_long_passages_go_fewer_to_a_batch_so_the_peak_stays_flat() -> None:
     assert max(len(b) for b in batches) == 64 and len(batches) == 2 + 3 + 1  # 100 short ones: 64 + 36; 30: 10 a batch
 
 
+def test_the_configured_batch_bound_defaults_to_memorys_own(tmp_path) -> None:
+    from aios_kernel._memory._embed import INGEST_BATCH_CHARS
+
+    # the one number that bounds an ingest's peak memory: the workspace default and memory's own agree
+    wb = Workbench.init(tmp_path / "ws")
+    assert EmbedSettings.from_config(wb.config).batch_chars == INGEST_BATCH_CHARS == EmbedSettings().batch_chars
+    wb.close()
+
+
 def test_failed_embedding_is_pending_found_by_keyword_and_retried(tmp_path, minilm) -> None:
     from aios_kernel._memory import Memory
 
